@@ -1,0 +1,46 @@
+# Two commands on a fresh clone: `make run` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TEST_DATABASE_URL ?=
+
+.PHONY: run test test-postgres lint format locales bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/loyalty migrate
+	$(BIN)/loyalty serve
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+# The database tests against PostgreSQL only (.ci/run sets TEST_DATABASE_URL).
+test-postgres: $(STAMP)
+	$(BIN)/python -m pytest -m db --backend postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-extract texts after changing them; then translate the new entries in every .po file.
+locales: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/locales/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-location --omit-header --ignore-obsolete
+
+bench: $(STAMP)
+	$(BIN)/python bench/webhook_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

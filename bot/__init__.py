@@ -1,0 +1,1 @@
+"""Channel-agnostic conversations: neutral Inbound events in, neutral Reply objects out."""

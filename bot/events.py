@@ -1,0 +1,59 @@
+"""The neutral vocabulary between channel adapters and the conversation engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class InboundKind(StrEnum):
+    START = "start"  # /start, a welcome button, or a web chat opened for the first time
+    RESUME = "resume"  # a web chat page reloaded: repeat where we are, change nothing
+    TEXT = "text"  # typed text, a command, or a button's payload
+    CONTACT = "contact"  # a shared phone contact
+    UNSUPPORTED = "unsupported"  # stickers, photos, files, locations...
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    external_id: str
+    chat_id: str
+    kind: InboundKind
+    text: str = ""
+    contact_phone: str | None = None
+    # Telegram: contact.user_id equals the sender. Viber shares only the user's own number.
+    contact_is_own: bool = False
+    language_hint: str | None = None
+    country_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class CardImage:
+    """A card's QR picture: uploaded (Telegram, reusing file_id) or linked by URL (Viber, web)."""
+
+    card_id: int
+    number: str
+    media_token: str
+    telegram_file_id: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/media/cards/{self.media_token}.png"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    # Label of a share-my-phone button; None when no phone is asked for.
+    ask_phone: str | None = None
+    image: CardImage | None = None
+    # Persistent menu of a registered customer (Viber keyboard, web chat buttons).
+    menu: tuple[Button, ...] = ()

@@ -1,0 +1,1 @@
+"""Adapters between messengers (and the web chat) and the channel-agnostic bot."""

@@ -1,0 +1,148 @@
+"""The built-in web chat: the same conversation as the messengers, over JSON."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel, Field
+
+from bot.engine import ConversationEngine
+from bot.events import Inbound, InboundKind, Reply
+from bot.i18n import pick_from_accept_language, translations
+from crm_core.customers.models import Channel, ChannelIdentity
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+
+router = APIRouter(tags=["web chat"])
+
+
+class ButtonOut(BaseModel):
+    label: str
+    payload: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    buttons: list[ButtonOut] = []
+    ask_phone: bool = False
+    image_url: str | None = None
+    menu: list[ButtonOut] = []
+
+    @classmethod
+    def of(cls, reply: Reply) -> ReplyOut:
+        return cls(
+            text=reply.text,
+            buttons=[ButtonOut(label=b.label, payload=b.payload) for b in reply.buttons],
+            ask_phone=reply.ask_phone is not None,
+            image_url=reply.image.path if reply.image else None,
+            menu=[ButtonOut(label=b.label, payload=b.payload) for b in reply.menu],
+        )
+
+
+class SessionIn(BaseModel):
+    session_id: str | None = Field(default=None, pattern=SESSION_ID_PATTERN)
+    language: str | None = Field(default=None, max_length=35)
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    replies: list[ReplyOut]
+
+
+class MessageIn(BaseModel):
+    session_id: str = Field(pattern=SESSION_ID_PATTERN)
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class MessageOut(BaseModel):
+    replies: list[ReplyOut]
+
+
+def _engine(request: Request) -> ConversationEngine:
+    return request.app.state.engine
+
+
+@router.get("/chat", include_in_schema=False)
+async def chat_page(
+    request: Request, accept_language: Annotated[str | None, Header()] = None
+) -> HTMLResponse:
+    """The chat page, its few fixed labels in the browser's language."""
+    language = pick_from_accept_language(accept_language, _engine(request).config.default_language)
+    tr = translations(language)
+    page = _page_template()
+    for key, value in {
+        "lang": language,
+        "title": tr.gettext("Loyalty card"),
+        "message_label": tr.gettext("Message"),
+        "send_label": tr.gettext("Send"),
+    }.items():
+        page = page.replace("{{" + key + "}}", html.escape(value))
+    return HTMLResponse(page)
+
+
+@lru_cache(maxsize=1)
+def _page_template() -> str:
+    return (STATIC_DIR / "chat.html").read_text(encoding="utf-8")
+
+
+@router.get("/chat/assets/{name}", include_in_schema=False)
+async def chat_asset(name: str) -> FileResponse:
+    allowed = {"chat.js": "text/javascript", "chat.css": "text/css"}
+    if name not in allowed:
+        raise HTTPException(status_code=404, detail="No such asset.")
+    return FileResponse(STATIC_DIR / name, media_type=allowed[name])
+
+
+@router.post("/api/v1/webchat/sessions", response_model=SessionOut)
+async def open_session(
+    body: SessionIn,
+    request: Request,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> SessionOut:
+    """Open the chat: a new session greets and asks for a name; a known one resumes."""
+    engine = _engine(request)
+    language = body.language or pick_from_accept_language(
+        accept_language, engine.config.default_language
+    )
+    session_id = body.session_id
+    kind = InboundKind.RESUME
+    if session_id is None or not await ChannelIdentity.exists(
+        channel=Channel.WEBCHAT, external_id=session_id
+    ):
+        session_id = secrets.token_urlsafe(24)
+        kind = InboundKind.START
+    replies = await engine.handle(
+        Inbound(
+            channel=Channel.WEBCHAT,
+            external_id=session_id,
+            chat_id=session_id,
+            kind=kind,
+            language_hint=language,
+        )
+    )
+    return SessionOut(session_id=session_id, replies=[ReplyOut.of(r) for r in replies])
+
+
+@router.post("/api/v1/webchat/messages", response_model=MessageOut)
+async def send_message(body: MessageIn, request: Request) -> MessageOut:
+    if not await ChannelIdentity.exists(channel=Channel.WEBCHAT, external_id=body.session_id):
+        raise HTTPException(
+            status_code=404, detail="Unknown chat session. Reload the page to start again."
+        )
+    replies = await _engine(request).handle(
+        Inbound(
+            channel=Channel.WEBCHAT,
+            external_id=body.session_id,
+            chat_id=body.session_id,
+            kind=InboundKind.TEXT,
+            text=body.text,
+        )
+    )
+    return MessageOut(replies=[ReplyOut.of(r) for r in replies])

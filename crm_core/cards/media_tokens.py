@@ -1,0 +1,58 @@
+"""Signed, expiring, revocable tokens for card image URLs (Viber fetches pictures by URL).
+
+A token names the card id and an expiry and is signed with the service key and the card's
+own salt: it cannot be derived from the card number, expires, and rotating the salt revokes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class MediaTokenClaims:
+    card_id: int
+    expires_at: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(key: bytes, card_id: int, salt: str, expires_at: int) -> str:
+    message = f"card:{card_id}:{salt}:{expires_at}".encode()
+    return _b64(hmac.new(key, message, hashlib.sha256).digest()[:24])
+
+
+def sign_card_token(key: bytes, card_id: int, salt: str, now: datetime, ttl: timedelta) -> str:
+    expires_at = int((now + ttl).timestamp())
+    claims = _b64(f"{card_id}.{expires_at}".encode())
+    return f"{claims}.{_signature(key, card_id, salt, expires_at)}"
+
+
+def read_card_token(token: str) -> MediaTokenClaims | None:
+    """Unverified claims, or None when the token is not even well formed."""
+    try:
+        claims_part, _signature_part = token.split(".", 1)
+        card_id_text, expires_text = _unb64(claims_part).decode().split(".", 1)
+        return MediaTokenClaims(card_id=int(card_id_text), expires_at=int(expires_text))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def verify_card_token(
+    key: bytes, token: str, claims: MediaTokenClaims, salt: str, now: datetime
+) -> bool:
+    if claims.expires_at < int(now.timestamp()):
+        return False
+    expected = _signature(key, claims.card_id, salt, claims.expires_at)
+    given = token.split(".", 1)[1]
+    return hmac.compare_digest(expected, given)

@@ -1,0 +1,43 @@
+"""Loyalty cards and the serial counter their numbers come from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields, models
+
+
+class CardStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    REPLACED = "replaced"
+
+
+class Card(models.Model):
+    id = fields.BigIntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="cards", on_delete=fields.CASCADE
+    )
+    status = fields.CharField(max_length=16)
+    status_reason = fields.CharField(max_length=32, null=True)
+    issued_at = fields.DatetimeField()
+    status_changed_at = fields.DatetimeField(null=True)
+    # Rotated to revoke every image URL signed for this card.
+    media_salt = fields.CharField(max_length=32)
+    # Telegram file_id of the uploaded QR image: repeat /card answers need no upload.
+    telegram_file_id = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "cards"
+        indexes = (("customer_id", "status"),)
+
+
+class CardSerial(models.Model):
+    """One row per issued serial: the autoincrement id is the serial, unique under concurrency."""
+
+    id = fields.BigIntField(primary_key=True)
+    allocated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "card_serials"

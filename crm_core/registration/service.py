@@ -1,0 +1,147 @@
+"""Turning a messenger user into a customer with a card, linking channels, and erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from crm_core.cards.models import Card
+from crm_core.cards.service import CardNumberPolicy, active_card_of, deactivate_cards, issue_card
+from crm_core.consents.models import ConsentPurpose
+from crm_core.consents.service import has_consent, record_consent
+from crm_core.customers.models import ChannelIdentity, Customer
+from crm_core.customers.service import customer_with_phone
+from crm_core.customers.validation import timezone_for_phone
+
+REGISTERED_STATE = "registered"
+ERASED_CARD_REASON = "erased"
+
+
+@dataclass(frozen=True)
+class Registration:
+    customer: Customer
+    card: Card
+    # True when the identity joined a customer who registered on another channel before.
+    linked_existing: bool
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    first_name: str
+    phone: str
+    phone_confirmed: bool
+    language: str
+    marketing_consent: bool
+    consent_text_version: str
+
+
+async def link_identity(identity: ChannelIdentity, customer: Customer) -> Registration | None:
+    """Attach a channel identity to an existing customer; None if they have no active card."""
+    card = await active_card_of(customer.id)
+    if card is None:
+        return None
+    identity.customer_id = customer.id
+    identity.state = REGISTERED_STATE
+    identity.state_data = {}
+    await ChannelIdentity.filter(id=identity.id).update(
+        customer_id=customer.id, state=REGISTERED_STATE, state_data={}
+    )
+    return Registration(customer=customer, card=card, linked_existing=True)
+
+
+async def link_by_confirmed_phone(identity: ChannelIdentity, phone: str) -> Registration | None:
+    """The same confirmed phone from another channel joins that customer: no second card."""
+    customer = await customer_with_phone(phone)
+    if customer is None:
+        return None
+    return await link_identity(identity, customer)
+
+
+async def register_customer(
+    identity: ChannelIdentity,
+    new: NewCustomer,
+    timezone_fallback: str,
+    card_policy: CardNumberPolicy,
+    now: datetime,
+) -> Registration:
+    """Create the customer, their consent record and card, and attach the identity; atomically."""
+    if new.phone_confirmed:
+        linked = await link_by_confirmed_phone(identity, new.phone)
+        if linked is not None:
+            return linked
+    try:
+        async with in_transaction() as connection:
+            customer = await Customer.create(
+                first_name=new.first_name,
+                phone=new.phone if new.phone_confirmed else None,
+                unconfirmed_phone=None if new.phone_confirmed else new.phone,
+                language=new.language,
+                timezone=timezone_for_phone(new.phone, timezone_fallback),
+                created_at=now,
+                using_db=connection,
+            )
+            await record_consent(
+                customer.id,
+                ConsentPurpose.MARKETING,
+                new.marketing_consent,
+                identity.channel,
+                new.consent_text_version,
+                now,
+                connection,
+            )
+            card = await issue_card(customer, card_policy, now, connection)
+            await (
+                ChannelIdentity.filter(id=identity.id)
+                .using_db(connection)
+                .update(customer_id=customer.id, state=REGISTERED_STATE, state_data={})
+            )
+    except IntegrityError:
+        # The same confirmed phone registered concurrently on another channel: join it.
+        linked = await link_by_confirmed_phone(identity, new.phone) if new.phone_confirmed else None
+        if linked is None:
+            raise
+        return linked
+    identity.customer_id = customer.id
+    identity.state = REGISTERED_STATE
+    identity.state_data = {}
+    return Registration(customer=customer, card=card, linked_existing=False)
+
+
+async def withdraw_marketing(
+    customer: Customer, channel: str, text_version: str, now: datetime
+) -> bool:
+    """Record an opt-out at once; False when there was nothing to withdraw."""
+    if not await has_consent(customer.id, ConsentPurpose.MARKETING):
+        return False
+    await record_consent(customer.id, ConsentPurpose.MARKETING, False, channel, text_version, now)
+    return True
+
+
+async def grant_marketing(
+    customer: Customer, channel: str, text_version: str, now: datetime
+) -> None:
+    await record_consent(customer.id, ConsentPurpose.MARKETING, True, channel, text_version, now)
+
+
+async def erase_customer(
+    customer: Customer, channel: str, text_version: str, now: datetime
+) -> None:
+    """Right to erasure: personal data nulled, cards blocked, identities removed.
+
+    The customer row stays, nameless and phoneless, so purchase history remains as
+    anonymised statistics.
+    """
+    async with in_transaction() as connection:
+        await record_consent(
+            customer.id, ConsentPurpose.MARKETING, False, channel, text_version, now, connection
+        )
+        await deactivate_cards(customer.id, ERASED_CARD_REASON, now, connection)
+        await ChannelIdentity.filter(customer_id=customer.id).using_db(connection).delete()
+        await (
+            Customer.filter(id=customer.id)
+            .using_db(connection)
+            .update(first_name=None, phone=None, unconfirmed_phone=None, erased_at=now)
+        )

@@ -1,0 +1,1 @@
+"""Composition layer: settings, the FastAPI app factory and the `loyalty` CLI."""

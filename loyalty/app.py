@@ -1,0 +1,155 @@
+"""The FastAPI application: wiring settings, database, bot engine and channel adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI, HTTPException
+from tortoise import Tortoise
+
+from bot.engine import BotConfig, ConversationEngine
+from channels.telegram import webhook as telegram_webhook
+from channels.telegram.dispatcher import create_bot, create_dispatcher
+from channels.telegram.responder import TelegramResponder
+from channels.telegram.setup import publish_commands, register_webhook
+from channels.viber import webhook as viber_webhook
+from channels.viber.client import ViberClient
+from channels.viber.responder import ViberResponder
+from channels.webchat import api as webchat_api
+from crm_core.cards.service import CardNumberPolicy
+from crm_core.db import close_db, init_db
+from loyalty import media
+from loyalty.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+VIBER_WEBHOOK_DELAY_SECONDS = 2.0
+VIBER_EVENTS = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
+
+
+def bot_config(settings: Settings, media_key: bytes) -> BotConfig:
+    return BotConfig(
+        default_language=settings.default_language,
+        phone_region=settings.default_phone_region,
+        timezone_fallback=settings.default_timezone,
+        card_policy=CardNumberPolicy(settings.card_number_prefix, settings.card_serial_digits),
+        media_key=media_key,
+        media_ttl=timedelta(days=settings.card_image_url_ttl_days),
+    )
+
+
+def create_app(settings: Settings | None = None, polling: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await init_db(settings.database_url, settings.db_pool_size)
+        http = httpx.AsyncClient()
+        app.state.media_key = settings.resolved_secret_key()
+        app.state.engine = ConversationEngine(bot_config(settings, app.state.media_key))
+        app.state.telegram = None
+        app.state.viber = None
+        background: list[asyncio.Task] = []
+        try:
+            if settings.telegram_enabled:
+                app.state.telegram = await _start_telegram(app, settings, polling, background)
+            if settings.viber_enabled:
+                app.state.viber = _start_viber(app, settings, http)
+                if settings.public_base_url:
+                    background.append(
+                        asyncio.create_task(_register_viber_webhook(app.state.viber, settings))
+                    )
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            if app.state.telegram is not None:
+                await app.state.telegram.bot.session.close()
+            await http.aclose()
+            await close_db()
+
+    app = FastAPI(
+        title="Loyalty",
+        version="0.1.0",
+        description="Messenger-first loyalty cards, CRM and campaigns.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        try:
+            await Tortoise.get_connection("default").execute_query("SELECT 1")
+        except Exception as error:
+            raise HTTPException(status_code=503, detail="Database is not answering.") from error
+        return {"status": "ok"}
+
+    app.include_router(telegram_webhook.router)
+    app.include_router(viber_webhook.router)
+    app.include_router(webchat_api.router)
+    app.include_router(media.router)
+    return app
+
+
+async def _start_telegram(
+    app: FastAPI, settings: Settings, polling: bool, background: list[asyncio.Task]
+) -> telegram_webhook.TelegramChannel:
+    bot = create_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    dispatcher = create_dispatcher(app.state.engine, TelegramResponder(bot))
+    channel = telegram_webhook.TelegramChannel(
+        bot=bot,
+        dispatcher=dispatcher,
+        webhook_secret=settings.telegram_webhook_secret,
+        max_body_bytes=settings.max_webhook_body_bytes,
+    )
+    if polling:
+        await bot.delete_webhook(drop_pending_updates=False)
+        background.append(asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False)))
+        log.info("telegram long polling started")
+    elif settings.public_base_url:
+        if not settings.telegram_webhook_secret:
+            log.error("TELEGRAM_WEBHOOK_SECRET is empty: the webhook is not registered")
+        else:
+            try:
+                await register_webhook(
+                    bot,
+                    f"{settings.public_base_url}/webhooks/telegram",
+                    settings.telegram_webhook_secret,
+                )
+                await publish_commands(bot, settings.default_language)
+            except Exception:
+                log.exception("telegram webhook registration failed; the web app runs on")
+    return channel
+
+
+async def _register_viber_webhook(channel: viber_webhook.ViberChannel, settings: Settings) -> None:
+    """Viber calls the webhook to verify it during set_webhook: wait until we are serving."""
+    await asyncio.sleep(VIBER_WEBHOOK_DELAY_SECONDS)
+    try:
+        await channel.client.set_webhook(f"{settings.public_base_url}/webhooks/viber", VIBER_EVENTS)
+        log.info("viber webhook registered")
+    except Exception:
+        log.exception("viber webhook registration failed; the web app runs on")
+
+
+def _start_viber(
+    app: FastAPI, settings: Settings, http: httpx.AsyncClient
+) -> viber_webhook.ViberChannel:
+    client = ViberClient(
+        http,
+        settings.viber_api_base,
+        settings.viber_auth_token,
+        settings.viber_bot_name,
+        settings.viber_bot_avatar,
+    )
+    return viber_webhook.ViberChannel(
+        client=client,
+        responder=ViberResponder(client, settings.public_base_url),
+        engine=app.state.engine,
+        auth_token=settings.viber_auth_token,
+        max_body_bytes=settings.max_webhook_body_bytes,
+    )

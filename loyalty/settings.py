@@ -1,0 +1,89 @@
+"""All runtime settings in one place, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("uk", "en", "pl", "cs", "ru")
+
+
+class Settings(BaseSettings):
+    """Service settings. Defaults give the embedded set-up: SQLite and the web chat only."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite://data/loyalty.sqlite3"
+    secret_key: str = Field(
+        default="",
+        description="Signs media URLs. Empty: a random key is kept in data/secret_key.",
+    )
+
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
+
+    viber_auth_token: str = ""
+    viber_bot_name: str = "Loyalty"
+    viber_bot_avatar: str = ""
+    viber_api_base: str = "https://chatapi.viber.com/pa"
+
+    public_base_url: str = ""
+    redis_url: str = ""
+
+    default_language: str = "uk"
+    default_phone_region: str = "UA"
+    default_timezone: str = "Europe/Kyiv"
+    card_number_prefix: str = "2710"
+    card_serial_digits: int = 8
+    card_image_url_ttl_days: int = 30
+
+    max_webhook_body_bytes: int = 1024 * 1024
+    db_pool_size: int = 20
+
+    @field_validator("default_language")
+    @classmethod
+    def _language_supported(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("card_number_prefix")
+    @classmethod
+    def _prefix_digits(cls, value: str) -> str:
+        if not value.isdigit() or len(value) > 8:
+            raise ValueError("CARD_NUMBER_PREFIX must be 1-8 digits")
+        return value
+
+    @field_validator("public_base_url", "telegram_api_base", "viber_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def viber_enabled(self) -> bool:
+        return bool(self.viber_auth_token)
+
+    def resolved_secret_key(self) -> bytes:
+        """The media-signing key; for the embedded default, one random key kept on disk."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = Path("data/secret_key")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,149 @@
+"""A fake Telegram Bot API on 127.0.0.1: records every call, answers like the real one."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def chat_id(self) -> str | None:
+        value = self.params.get("chat_id")
+        return None if value is None else str(value)
+
+
+@dataclass
+class PlannedFailure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+class FakeTelegramAPI:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[RecordedCall] = []
+        self._failures: dict[str, list[PlannedFailure]] = {}
+        self._ids = itertools.count(1000)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        self._failures.setdefault(method, []).extend(
+            PlannedFailure(status, description, retry_after) for _ in range(times)
+        )
+
+    def calls_to(self, method: str, chat_id: int | str | None = None) -> list[RecordedCall]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or c.chat_id == str(chat_id))
+        ]
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+                else:
+                    params[key] = _maybe_json(str(value))
+            for key, value in list(params.items()):
+                if isinstance(value, str) and value.startswith("attach://"):
+                    files[key] = files.pop(value.removeprefix("attach://"))
+        self.calls.append(RecordedCall(method, params, files))
+        planned = self._failures.get(method)
+        if planned:
+            failure = planned.pop(0)
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.status,
+                "description": failure.description,
+            }
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return web.json_response(body, status=failure.status)
+        return web.json_response({"ok": True, "result": self._result(method, params, files)})
+
+    def _result(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if method in {"sendMessage", "sendPhoto"}:
+            message: dict[str, Any] = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": {"id": 42, "is_bot": True, "first_name": "Loyalty"},
+            }
+            if method == "sendPhoto":
+                uploaded = "photo" in files
+                file_id = f"PHOTO-{next(self._ids)}" if uploaded else params["photo"]
+                message["photo"] = [
+                    {
+                        "file_id": f"{file_id}-small",
+                        "file_unique_id": "s",
+                        "width": 90,
+                        "height": 90,
+                    },
+                    {"file_id": file_id, "file_unique_id": "b", "width": 410, "height": 410},
+                ]
+                message["caption"] = params.get("caption")
+            else:
+                message["text"] = params.get("text")
+            return message
+        if method == "getMe":
+            return {
+                "id": 42,
+                "is_bot": True,
+                "first_name": "Loyalty",
+                "username": "loyalty_test_bot",
+            }
+        return True
+
+
+def _maybe_json(value: str) -> Any:
+    if value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
