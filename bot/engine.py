@@ -20,7 +20,6 @@ from crm_core.consents.models import ConsentPurpose
 from crm_core.consents.service import has_consent
 from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.customers.service import (
-    customer_of,
     customer_with_phone,
     save_state,
     set_identity_language,
@@ -101,10 +100,9 @@ class ConversationEngine:
         language = pick_language(
             inbound.language_hint, inbound.country_hint, self.config.default_language
         )
-        identity = await touch_identity(
+        identity, customer = await touch_identity(
             inbound.channel, inbound.external_id, inbound.chat_id, language, now
         )
-        customer = await customer_of(identity)
         if customer is None and identity.state == REGISTERED:
             # The customer was erased elsewhere: start over as a stranger.
             await save_state(identity, NEW, {})
@@ -359,7 +357,7 @@ class ConversationEngine:
 
     async def _menu(self, turn: Turn) -> tuple[Button, ...]:
         assert turn.customer is not None
-        subscribed = await has_consent(turn.customer.id, ConsentPurpose.MARKETING)
+        subscribed = turn.customer.marketing_consent
         offers = (
             Button(turn._("Stop offers"), "/stop")
             if subscribed

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import get_current_context
 
 MODEL_MODULES = [
@@ -51,6 +52,9 @@ async def init_db(db_url: str, pool_size: int = 20) -> None:
     The global fallback makes the connections visible to every task (request handlers,
     background jobs), not only to the task that initialised them.
     """
+    # Tortoise caches compiled INSERT/DELETE SQL per connection *name*, not per dialect:
+    # forget it, so a process that re-initialises on another database gets fresh SQL.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(db_url, pool_size), _enable_global_fallback=True)
 
 

@@ -28,6 +28,7 @@ def serve(
     polling: Annotated[
         bool, typer.Option("--polling", help="Run the Telegram bot by long polling (local use).")
     ] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every HTTP request.")] = True,
 ) -> None:
     """Web process: webhooks, API, web chat and pages."""
     import uvicorn
@@ -39,7 +40,13 @@ def serve(
     settings = get_settings()
     if polling and not settings.telegram_enabled:
         raise typer.BadParameter("--polling needs TELEGRAM_BOT_TOKEN")
-    uvicorn.run(create_app(settings, polling=polling), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings, polling=polling),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @cli.command()

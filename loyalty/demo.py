@@ -47,7 +47,9 @@ async def load_demo(settings: Settings, count: int, seed: int = 7) -> int:
             channel = rng.choice(_CHANNELS)
             external_id = f"demo-{channel}-{seed}-{index}"
             language = rng.choice(_LANGUAGES)
-            identity = await touch_identity(channel, external_id, external_id, language, now)
+            identity, _customer = await touch_identity(
+                channel, external_id, external_id, language, now
+            )
             if identity.customer_id is not None:
                 continue
             # Numbers from the +380 99 000 xx xx test block: valid format, not real people.

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("unconfirmed_phone", sa.String(20), nullable=True),
         sa.Column("language", sa.String(8), nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("marketing_consent", boolean(), nullable=False),
         sa.Column("created_at", timestamp(), nullable=False),
         sa.Column("erased_at", timestamp(), nullable=True),
         sqlite_autoincrement=True,

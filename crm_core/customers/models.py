@@ -24,6 +24,9 @@ class Customer(models.Model):
     unconfirmed_phone = fields.CharField(max_length=20, null=True)
     language = fields.CharField(max_length=8)
     timezone = fields.CharField(max_length=64)
+    # Mirror of the newest marketing Consent row, written in the same transaction:
+    # audiences and menus read one column instead of searching the consent log.
+    marketing_consent = fields.BooleanField()
     created_at = fields.DatetimeField()
     erased_at = fields.DatetimeField(null=True)
 

@@ -20,12 +20,18 @@ async def touch_identity(
     chat_id: str,
     language: str,
     now: datetime,
-) -> ChannelIdentity:
-    """The identity for a platform user, created on first contact, marked reachable and seen."""
-    identity = await ChannelIdentity.filter(channel=channel, external_id=external_id).first()
+) -> tuple[ChannelIdentity, Customer | None]:
+    """The identity for a platform user (created on first contact, marked reachable and seen)
+    and its customer unless erased, fetched together since nearly every turn needs both.
+    """
+    identity = (
+        await ChannelIdentity.filter(channel=channel, external_id=external_id)
+        .select_related("customer")
+        .first()
+    )
     if identity is None:
         try:
-            return await ChannelIdentity.create(
+            created = await ChannelIdentity.create(
                 channel=channel,
                 external_id=external_id,
                 chat_id=chat_id,
@@ -36,9 +42,12 @@ async def touch_identity(
                 created_at=now,
                 last_seen_at=now,
             )
+            return created, None
         except IntegrityError:
             # Two first messages of one user raced; the other one created the row.
-            identity = await ChannelIdentity.get(channel=channel, external_id=external_id)
+            identity = await ChannelIdentity.get(
+                channel=channel, external_id=external_id
+            ).select_related("customer")
     changes: dict[str, Any] = {}
     if not identity.reachable:
         changes["reachable"] = True
@@ -50,7 +59,10 @@ async def touch_identity(
         await ChannelIdentity.filter(id=identity.id).update(**changes)
         for field, value in changes.items():
             setattr(identity, field, value)
-    return identity
+    customer: Customer | None = identity.customer if identity.customer_id else None  # type: ignore[assignment]
+    if customer is not None and customer.erased_at is not None:
+        customer = None
+    return identity, customer
 
 
 async def save_state(identity: ChannelIdentity, state: str, data: dict[str, Any]) -> None:
@@ -71,12 +83,6 @@ async def mark_unreachable(channel: str, external_id: str) -> int:
     return await ChannelIdentity.filter(channel=channel, external_id=external_id).update(
         reachable=False
     )
-
-
-async def customer_of(identity: ChannelIdentity) -> Customer | None:
-    if identity.customer_id is None:
-        return None
-    return await Customer.filter(id=identity.customer_id, erased_at__isnull=True).first()
 
 
 async def customer_with_phone(phone: str) -> Customer | None:

@@ -80,6 +80,7 @@ async def register_customer(
                 unconfirmed_phone=None if new.phone_confirmed else new.phone,
                 language=new.language,
                 timezone=timezone_for_phone(new.phone, timezone_fallback),
+                marketing_consent=new.marketing_consent,
                 created_at=now,
                 using_db=connection,
             )
@@ -117,6 +118,7 @@ async def withdraw_marketing(
     if not await has_consent(customer.id, ConsentPurpose.MARKETING):
         return False
     await record_consent(customer.id, ConsentPurpose.MARKETING, False, channel, text_version, now)
+    customer.marketing_consent = False
     return True
 
 
@@ -124,6 +126,7 @@ async def grant_marketing(
     customer: Customer, channel: str, text_version: str, now: datetime
 ) -> None:
     await record_consent(customer.id, ConsentPurpose.MARKETING, True, channel, text_version, now)
+    customer.marketing_consent = True
 
 
 async def erase_customer(
