@@ -22,10 +22,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import telegram_payloads as tg  # noqa: E402
-from tests.support.databases import migrated_database  # noqa: E402
-from tests.support.fake_telegram import FakeTelegramAPI  # noqa: E402
-from tests.support.live_server import free_port  # noqa: E402
+from tests.support import telegram_payloads as tg
+from tests.support.databases import migrated_database
+from tests.support.fake_telegram import FakeTelegramAPI
+from tests.support.live_server import free_port
 
 TOKEN = "123456:BENCH-token"
 SECRET = "bench-secret"
