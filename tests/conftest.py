@@ -73,10 +73,10 @@ class Stack:
     telegram: FakeTelegramAPI
     viber: FakeViberAPI
 
-    async def restart(self) -> None:
+    async def restart(self, polling: bool = False) -> None:
         """Stop the web process and start a new one on the same database."""
         await self.server.stop()
-        self.server = LiveServer(self.settings, self.server.port)
+        self.server = LiveServer(self.settings, self.server.port, polling=polling)
         await self.server.start()
 
 

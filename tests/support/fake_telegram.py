@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -38,6 +39,7 @@ class FakeTelegramAPI:
         self._ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.pending_updates: list[dict[str, Any]] = []
 
     async def start(self) -> None:
         app = web.Application(client_max_size=20 * 1024 * 1024)
@@ -104,6 +106,8 @@ class FakeTelegramAPI:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return web.json_response(body, status=failure.status)
+        if method == "getUpdates" and not self.pending_updates:
+            await asyncio.sleep(0.05)  # a short long-poll, so polling loops stay calm
         return web.json_response({"ok": True, "result": self._result(method, params, files)})
 
     def _result(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -130,6 +134,10 @@ class FakeTelegramAPI:
             else:
                 message["text"] = params.get("text")
             return message
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+            return list(self.pending_updates)
         if method == "getMe":
             return {
                 "id": 42,

@@ -18,8 +18,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, polling: bool = False) -> None:
         self.settings = settings
+        self.polling = polling
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self._server: uvicorn.Server | None = None
@@ -27,7 +28,7 @@ class LiveServer:
 
     async def start(self) -> None:
         config = uvicorn.Config(
-            create_app(self.settings),
+            create_app(self.settings, polling=self.polling),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
