@@ -75,11 +75,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def bench_once(args: argparse.Namespace, url: str, first_user: int) -> dict:
-    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    connector = aiohttp.TCPConnector(limit=max(args.concurrency, 200))
     async with aiohttp.ClientSession(connector=connector) as session:
         users = list(range(first_user, first_user + args.users))
         started = time.perf_counter()
-        answers = await asyncio.gather(*[asyncio.sleep(0, result=0)])  # warm the loop
         results: list[int] = []
 
         async def registration(user_id: int) -> None:
@@ -100,13 +99,30 @@ async def bench_once(args: argparse.Namespace, url: str, first_user: int) -> dic
         started = time.perf_counter()
         await run_pool([card(u) for u in targets], args.concurrency)
         card_per_s = len(targets) / (time.perf_counter() - started)
-    return {
-        "registrations_per_s": registrations_per_s,
-        "card_updates_per_s": card_per_s,
-        "card_p50_ms": percentile(latencies, 0.50) * 1000,
-        "card_p99_ms": percentile(latencies, 0.99) * 1000,
-        "answers_to_card": statistics.mode(answers),
-    }
+        result = {
+            "registrations_per_s": registrations_per_s,
+            "answers_to_card": statistics.mode(answers),
+            "card_max_updates_per_s": card_per_s,
+            "card_max_p50_ms": percentile(latencies, 0.50) * 1000,
+            "card_max_p99_ms": percentile(latencies, 0.99) * 1000,
+        }
+        for rate in args.rates:
+            latencies.clear()
+            count = int(rate * args.seconds)
+            started = time.perf_counter()
+            tasks = []
+            for index in range(count):
+                # Open loop: requests leave on schedule whether or not earlier ones returned.
+                delay = started + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(card(users[index % len(users)])))
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - started
+            result[f"card_at_{rate}_achieved_per_s"] = count / elapsed
+            result[f"card_at_{rate}_p50_ms"] = percentile(latencies, 0.50) * 1000
+            result[f"card_at_{rate}_p99_ms"] = percentile(latencies, 0.99) * 1000
+    return result
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -164,4 +180,6 @@ if __name__ == "__main__":
     parser.add_argument("--card-updates", type=int, default=3000, help="/card updates per run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rates", type=int, nargs="*", default=[100, 300], help="open-loop rates")
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each rate step")
     asyncio.run(main(parser.parse_args()))

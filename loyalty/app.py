@@ -24,6 +24,7 @@ from channels.webchat import api as webchat_api
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media
+from loyalty.body_limit import BodySizeLimit
 from loyalty.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -104,7 +106,7 @@ async def _start_telegram(
         bot=bot,
         dispatcher=dispatcher,
         webhook_secret=settings.telegram_webhook_secret,
-        max_body_bytes=settings.max_webhook_body_bytes,
+        max_body_bytes=settings.max_body_bytes,
     )
     if polling:
         await bot.delete_webhook(drop_pending_updates=False)
@@ -151,5 +153,5 @@ def _start_viber(
         responder=ViberResponder(client, settings.public_base_url),
         engine=app.state.engine,
         auth_token=settings.viber_auth_token,
-        max_body_bytes=settings.max_webhook_body_bytes,
+        max_body_bytes=settings.max_body_bytes,
     )

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     card_serial_digits: int = 8
     card_image_url_ttl_days: int = 30
 
-    max_webhook_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
     db_pool_size: int = 20
 
     @field_validator("default_language")
