@@ -18,12 +18,17 @@ run: $(STAMP)
 	$(BIN)/loyalty migrate
 	$(BIN)/loyalty serve
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The database tests against PostgreSQL only (.ci/run sets TEST_DATABASE_URL).
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -m db --backend postgres
 
 lint: $(STAMP)

@@ -181,7 +181,10 @@ class ConversationEngine:
         ]
 
     async def _resume(self, turn: Turn) -> list[Reply]:
-        if turn.customer is None and turn.identity.state == NEW:
+        """A reopened web chat: the card for customers, the open question for everyone else."""
+        if turn.customer is not None:
+            return await self._card(turn)
+        if turn.identity.state == NEW:
             return await self._start(turn)
         return await self._prompt(turn)
 

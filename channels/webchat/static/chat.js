@@ -18,6 +18,7 @@
       const image = document.createElement("img");
       image.src = imageUrl;
       image.alt = "QR";
+      image.addEventListener("load", () => { log.scrollTop = log.scrollHeight; });
       item.appendChild(image);
     }
     log.appendChild(item);
