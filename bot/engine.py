@@ -211,7 +211,10 @@ class ConversationEngine:
 
     def _ask_phone(self, turn: Turn, name: str) -> Reply:
         if turn.inbound.channel in self.config.typed_phone_channels:
-            return Reply(turn._("Nice to meet you, {name}! What is your phone number?", name=name))
+            return Reply(
+                turn._("Nice to meet you, {name}! What is your phone number?", name=name),
+                expects_phone=True,
+            )
         return Reply(
             turn._(
                 "Nice to meet you, {name}! Please confirm your phone number with the button below.",

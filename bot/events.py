@@ -57,3 +57,5 @@ class Reply:
     image: CardImage | None = None
     # Persistent menu of a registered customer (Viber keyboard, web chat buttons).
     menu: tuple[Button, ...] = ()
+    # The answer is expected to be typed phone number (a phone keypad on the web).
+    expects_phone: bool = False

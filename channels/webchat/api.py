@@ -32,6 +32,7 @@ class ReplyOut(BaseModel):
     text: str
     buttons: list[ButtonOut] = []
     ask_phone: bool = False
+    expects_phone: bool = False
     image_url: str | None = None
     menu: list[ButtonOut] = []
 
@@ -41,6 +42,7 @@ class ReplyOut(BaseModel):
             text=reply.text,
             buttons=[ButtonOut(label=b.label, payload=b.payload) for b in reply.buttons],
             ask_phone=reply.ask_phone is not None,
+            expects_phone=reply.expects_phone or reply.ask_phone is not None,
             image_url=reply.image.path if reply.image else None,
             menu=[ButtonOut(label=b.label, payload=b.payload) for b in reply.menu],
         )

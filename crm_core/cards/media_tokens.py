@@ -38,14 +38,23 @@ def sign_card_token(key: bytes, card_id: int, salt: str, now: datetime, ttl: tim
     return f"{claims}.{_signature(key, card_id, salt, expires_at)}"
 
 
+_MAX_ID = 2**63 - 1
+_BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
 def read_card_token(token: str) -> MediaTokenClaims | None:
     """Unverified claims, or None when the token is not even well formed."""
+    claims_part, dot, signature_part = token.partition(".")
+    if not dot or not set(claims_part) <= _BASE64URL or not set(signature_part) <= _BASE64URL:
+        return None
     try:
-        claims_part, _signature_part = token.split(".", 1)
         card_id_text, expires_text = _unb64(claims_part).decode().split(".", 1)
-        return MediaTokenClaims(card_id=int(card_id_text), expires_at=int(expires_text))
+        claims = MediaTokenClaims(card_id=int(card_id_text), expires_at=int(expires_text))
     except (ValueError, UnicodeDecodeError):
         return None
+    if not (1 <= claims.card_id <= _MAX_ID and 0 <= claims.expires_at <= _MAX_ID):
+        return None
+    return claims
 
 
 def verify_card_token(
@@ -55,4 +64,4 @@ def verify_card_token(
         return False
     expected = _signature(key, claims.card_id, salt, claims.expires_at)
     given = token.split(".", 1)[1]
-    return hmac.compare_digest(expected, given)
+    return hmac.compare_digest(expected.encode(), given.encode())

@@ -41,7 +41,7 @@
     for (const reply of replies) {
       addMessage("bot", reply.text, reply.image_url);
       buttons = reply.buttons.length ? reply.buttons : reply.menu;
-      input.type = reply.ask_phone ? "tel" : "text";
+      input.type = reply.expects_phone ? "tel" : "text";
     }
     showChoices(buttons);
     input.focus();
