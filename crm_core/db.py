@@ -14,6 +14,11 @@ MODEL_MODULES = [
     "crm_core.consents.models",
     "crm_core.cards.models",
     "crm_core.inbox.models",
+    "crm_core.stores.models",
+    "crm_core.staff.models",
+    "crm_core.catalogue.models",
+    "crm_core.purchases.models",
+    "crm_core.vouchers.models",
 ]
 
 

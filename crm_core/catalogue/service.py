@@ -1,0 +1,79 @@
+"""Products and categories appear in the catalogue the first time a till sends them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from crm_core.catalogue.models import Category, Product
+
+PATH_SEPARATOR = "/"
+
+
+@dataclass(frozen=True)
+class ProductSeen:
+    sku: str
+    name: str
+    category_path: str | None
+
+
+def category_path(parts: Iterable[str]) -> str:
+    return PATH_SEPARATOR.join(part.strip() for part in parts)
+
+
+def in_category(path: str | None, ancestor: str) -> bool:
+    """'Dairy/Milk' is in 'Dairy' and in 'Dairy/Milk', not in 'Dairy/Milkshakes'."""
+    if not path:
+        return False
+    return path == ancestor or path.startswith(ancestor + PATH_SEPARATOR)
+
+
+async def ensure_categories(
+    paths: Iterable[str], connection: BaseDBAsyncClient | None = None
+) -> dict[str, Category]:
+    """Every category of the paths and their ancestors, created where missing."""
+    wanted: set[str] = set()
+    for path in paths:
+        parts = path.split(PATH_SEPARATOR)
+        wanted.update(PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts)))
+    found = {c.path: c for c in await Category.filter(path__in=wanted).using_db(connection)}
+    for path in sorted(wanted - set(found), key=lambda p: p.count(PATH_SEPARATOR)):
+        parent_path, _, name = path.rpartition(PATH_SEPARATOR)
+        parent = found.get(parent_path) if parent_path else None
+        try:
+            found[path] = await Category.create(
+                path=path, name=name, parent_id=parent.id if parent else None, using_db=connection
+            )
+        except IntegrityError:
+            found[path] = await Category.get(path=path).using_db(connection)
+    return found
+
+
+async def ensure_products(
+    seen: list[ProductSeen], now: datetime, connection: BaseDBAsyncClient | None = None
+) -> tuple[dict[str, Product], dict[str, Category]]:
+    """Products by SKU and categories by path, creating what the catalogue lacks."""
+    categories = await ensure_categories(
+        {p.category_path for p in seen if p.category_path}, connection
+    )
+    skus = {p.sku for p in seen}
+    products = {p.sku: p for p in await Product.filter(sku__in=skus).using_db(connection)}
+    for item in seen:
+        if item.sku in products:
+            continue
+        category = categories.get(item.category_path or "")
+        try:
+            products[item.sku] = await Product.create(
+                sku=item.sku,
+                name=item.name,
+                category_id=category.id if category else None,
+                created_at=now,
+                using_db=connection,
+            )
+        except IntegrityError:
+            products[item.sku] = await Product.get(sku=item.sku).using_db(connection)
+    return products, categories

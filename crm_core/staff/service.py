@@ -1,0 +1,78 @@
+"""Staff API keys: `lk_<lookup>_<secret>`, shown once; only a SHA-256 of the secret is kept.
+
+The secret has 256 bits of entropy, so a plain hash is enough (no slow KDF is needed for
+random keys), and lookups stay one indexed query per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crm_core.staff.models import ApiKey, Role
+from crm_core.stores.models import Store
+
+KEY_PREFIX = "lk"
+# Writing last_used_at on every request would cost a write per scan.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plaintext: str
+
+
+class InvalidKeyRequest(ValueError):
+    pass
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_api_key(
+    role: Role, store: Store | None, till: str | None, label: str, now: datetime
+) -> IssuedKey:
+    if role is Role.CASHIER and store is None:
+        raise InvalidKeyRequest("a cashier key belongs to a store")
+    lookup = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = await ApiKey.create(
+        lookup=lookup,
+        secret_hash=_hash(secret),
+        role=role,
+        store_id=store.id if store else None,
+        till=till,
+        label=label,
+        created_at=now,
+    )
+    return IssuedKey(key=key, plaintext=f"{KEY_PREFIX}_{lookup}_{secret}")
+
+
+async def authenticate(plaintext: str, now: datetime) -> ApiKey | None:
+    """The active key for a presented secret, with its store loaded; None otherwise."""
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    _, lookup, secret = parts
+    key = (
+        await ApiKey.filter(lookup=lookup, revoked_at__isnull=True).select_related("store").first()
+    )
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        await ApiKey.filter(id=key.id).update(last_used_at=now)
+    return key
+
+
+async def revoke_api_key(lookup: str, now: datetime) -> bool:
+    return bool(await ApiKey.filter(lookup=lookup, revoked_at__isnull=True).update(revoked_at=now))
+
+
+async def list_api_keys() -> list[ApiKey]:
+    return await ApiKey.all().select_related("store").order_by("id")

@@ -1,0 +1,262 @@
+"""Issuing, checking, redeeming (exactly once) and reversing vouchers."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from crm_core.stores.models import Store
+from crm_core.vouchers.codes import new_voucher_code, normalize_voucher_input
+from crm_core.vouchers.models import Voucher, VoucherKind, VoucherRedemption, VoucherStatus
+from crm_core.vouchers.rules import Basket, Refusal, Verdict, check_voucher, discount_for
+
+_CODE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class VoucherSpec:
+    kind: VoucherKind
+    value: Decimal
+    title: str
+    valid_from: datetime
+    valid_until: datetime
+    currency: str | None = None
+    min_basket: Decimal | None = None
+    allowed_categories: tuple[str, ...] = ()
+    excluded_categories: tuple[str, ...] = ()
+    free_product_sku: str | None = None
+    uses_allowed: int = 1
+    customer_id: int | None = None
+
+
+class InvalidVoucherSpec(ValueError):
+    pass
+
+
+class VoucherNotFound(LookupError):
+    pass
+
+
+class VoucherRefused(Exception):
+    def __init__(self, voucher: Voucher, verdict: Verdict) -> None:
+        super().__init__(verdict.refusal)
+        self.voucher = voucher
+        self.verdict = verdict
+
+
+class RedemptionWasCancelled(Exception):
+    """This receipt's redemption was reversed by a refund; it is not redeemed again."""
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    voucher: Voucher
+    redemption: VoucherRedemption
+    # True when this was a retry of a redemption already made for the same receipt.
+    replay: bool
+
+
+@dataclass
+class Reversal:
+    cancelled: list[VoucherRedemption] = field(default_factory=list)
+
+
+def _check_spec(spec: VoucherSpec) -> None:
+    if spec.valid_until <= spec.valid_from:
+        raise InvalidVoucherSpec("valid_until must be after valid_from")
+    if spec.uses_allowed < 1:
+        raise InvalidVoucherSpec("uses_allowed must be at least 1")
+    if spec.kind == VoucherKind.PERCENT and not (0 < spec.value <= 100):
+        raise InvalidVoucherSpec("a percent voucher is worth more than 0 and at most 100")
+    if spec.kind == VoucherKind.FIXED_AMOUNT and (spec.value <= 0 or not spec.currency):
+        raise InvalidVoucherSpec("a fixed amount voucher needs a positive value and a currency")
+    if spec.kind == VoucherKind.FREE_PRODUCT and not spec.free_product_sku:
+        raise InvalidVoucherSpec("a free product voucher names the product's SKU")
+
+
+async def issue_voucher(spec: VoucherSpec, now: datetime) -> Voucher:
+    _check_spec(spec)
+    for _ in range(_CODE_ATTEMPTS):
+        try:
+            return await Voucher.create(
+                code=new_voucher_code(),
+                kind=spec.kind,
+                value=spec.value,
+                title=spec.title,
+                currency=spec.currency,
+                min_basket=spec.min_basket,
+                allowed_categories=list(spec.allowed_categories),
+                excluded_categories=list(spec.excluded_categories),
+                free_product_sku=spec.free_product_sku,
+                valid_from=spec.valid_from,
+                valid_until=spec.valid_until,
+                uses_allowed=spec.uses_allowed,
+                uses_count=0,
+                customer_id=spec.customer_id,
+                status=VoucherStatus.ACTIVE,
+                media_salt=secrets.token_hex(8),
+                created_at=now,
+            )
+        except IntegrityError:
+            continue  # a code collision in 2^40: draw again
+    raise RuntimeError("could not draw a free voucher code")
+
+
+async def voucher_by_code(code: str) -> Voucher | None:
+    return await Voucher.filter(code=normalize_voucher_input(code)).first()
+
+
+async def usable_vouchers_of(customer_id: int, now: datetime) -> list[Voucher]:
+    """Vouchers the customer can use now or soon, soonest to expire first."""
+    vouchers = await Voucher.filter(
+        customer_id=customer_id, status=VoucherStatus.ACTIVE, valid_until__gt=now
+    ).order_by("valid_until", "id")
+    return [v for v in vouchers if v.uses_count < v.uses_allowed]
+
+
+async def validate_voucher(
+    code: str, basket: Basket, customer_id: int | None, now: datetime
+) -> tuple[Voucher, Verdict]:
+    voucher = await voucher_by_code(code)
+    if voucher is None:
+        raise VoucherNotFound(code)
+    return voucher, check_voucher(voucher, basket, customer_id, now)
+
+
+async def redeem_voucher(
+    code: str,
+    store: Store,
+    till: str,
+    receipt_id: str,
+    basket: Basket,
+    customer_id: int | None,
+    now: datetime,
+    connection: BaseDBAsyncClient | None = None,
+) -> Redeemed:
+    """Redeem for one receipt, exactly once.
+
+    The use is taken with a conditional UPDATE (uses_count < uses_allowed), which
+    PostgreSQL serialises on the row: of any number of concurrent calls only as many win
+    as there are uses. A retry for the same store and receipt finds its redemption and
+    gets the same answer, even when it raced the original.
+    """
+    voucher = await voucher_by_code(code)
+    if voucher is None:
+        raise VoucherNotFound(code)
+    try:
+        if connection is not None:
+            return await _redeem(
+                voucher, store, till, receipt_id, basket, customer_id, now, connection
+            )
+        async with in_transaction() as own:
+            return await _redeem(voucher, store, till, receipt_id, basket, customer_id, now, own)
+    except IntegrityError:
+        if connection is not None:
+            raise
+        previous = await _redemption_for(voucher, store, receipt_id, None)
+        if previous is None:
+            raise
+        return _replayed(voucher, previous)
+
+
+async def _redemption_for(
+    voucher: Voucher, store: Store, receipt_id: str, connection: BaseDBAsyncClient | None
+) -> VoucherRedemption | None:
+    return (
+        await VoucherRedemption.filter(
+            voucher_id=voucher.id, store_id=store.id, receipt_id=receipt_id
+        )
+        .using_db(connection)
+        .first()
+    )
+
+
+def _replayed(voucher: Voucher, redemption: VoucherRedemption) -> Redeemed:
+    if redemption.cancelled_at is not None:
+        raise RedemptionWasCancelled(voucher.code)
+    return Redeemed(voucher=voucher, redemption=redemption, replay=True)
+
+
+async def _redeem(
+    voucher: Voucher,
+    store: Store,
+    till: str,
+    receipt_id: str,
+    basket: Basket,
+    customer_id: int | None,
+    now: datetime,
+    connection: BaseDBAsyncClient,
+) -> Redeemed:
+    previous = await _redemption_for(voucher, store, receipt_id, connection)
+    if previous is not None:
+        return _replayed(voucher, previous)
+    verdict = check_voucher(voucher, basket, customer_id, now)
+    if not verdict.applies:
+        raise VoucherRefused(voucher, verdict)
+    taken = (
+        await Voucher.filter(
+            id=voucher.id, status=VoucherStatus.ACTIVE, uses_count__lt=F("uses_allowed")
+        )
+        .using_db(connection)
+        .update(uses_count=F("uses_count") + 1)
+    )
+    if not taken:
+        # Lost the race. If the winner was this very receipt (a concurrent retry), answer as it.
+        previous = await _redemption_for(voucher, store, receipt_id, connection)
+        if previous is not None:
+            return _replayed(voucher, previous)
+        raise VoucherRefused(voucher, Verdict(False, refusal=Refusal.USED))
+    redemption = await VoucherRedemption.create(
+        voucher_id=voucher.id,
+        store_id=store.id,
+        till=till,
+        receipt_id=receipt_id,
+        customer_id=customer_id,
+        discount=verdict.discount,
+        redeemed_at=now,
+        using_db=connection,
+    )
+    voucher.uses_count += 1
+    return Redeemed(voucher=voucher, redemption=redemption, replay=False)
+
+
+async def reverse_redemptions(
+    store_id: int,
+    receipt_id: str,
+    remaining: Basket | None,
+    now: datetime,
+    connection: BaseDBAsyncClient,
+) -> Reversal:
+    """After a refund: give back every voucher the remaining basket no longer earns.
+
+    `remaining` None means the whole receipt was refunded.
+    """
+    reversal = Reversal()
+    redemptions = (
+        await VoucherRedemption.filter(
+            store_id=store_id, receipt_id=receipt_id, cancelled_at__isnull=True
+        )
+        .using_db(connection)
+        .select_related("voucher")
+    )
+    for redemption in redemptions:
+        if remaining is not None and discount_for(redemption.voucher, remaining).applies:
+            continue
+        await (
+            VoucherRedemption.filter(id=redemption.id).using_db(connection).update(cancelled_at=now)
+        )
+        await (
+            Voucher.filter(id=redemption.voucher_id, uses_count__gt=0)
+            .using_db(connection)
+            .update(uses_count=F("uses_count") - 1)
+        )
+        redemption.cancelled_at = now
+        reversal.cancelled.append(redemption)
+    return reversal
