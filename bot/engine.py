@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.events import Button, CardImage, Inbound, InboundKind, Reply
+from bot.events import Button, Inbound, InboundKind, QrImage, Reply
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, pick_language, translations
 from crm_core.cards.models import Card
 from crm_core.cards.numbers import format_card_number
@@ -351,9 +351,10 @@ class ConversationEngine:
             lines.append(turn._("Welcome back, {name}!", name=turn.customer.first_name))
         lines.append(turn._("Card number: {number}", number=format_card_number(card.number)))
         lines.append(turn._("Show this QR code at the till before paying."))
-        image = CardImage(
-            card_id=card.id,
-            number=card.number,
+        image = QrImage(
+            kind="card",
+            object_id=card.id,
+            payload=card.number,
             media_token=card_image_token(
                 card, self.config.media_key, self.config.clock(), self.config.media_ttl
             ),

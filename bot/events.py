@@ -35,17 +35,18 @@ class Button:
 
 
 @dataclass(frozen=True)
-class CardImage:
-    """A card's QR picture: uploaded (Telegram, reusing file_id) or linked by URL (Viber, web)."""
+class QrImage:
+    """A QR picture of a card or voucher: uploaded (Telegram, reusing file_id) or by URL."""
 
-    card_id: int
-    number: str
+    kind: str  # "card" or "voucher"
+    object_id: int
+    payload: str  # what the QR code encodes: the card number or the voucher code
     media_token: str
     telegram_file_id: str | None = None
 
     @property
     def path(self) -> str:
-        return f"/media/cards/{self.media_token}.png"
+        return f"/media/{self.kind}s/{self.media_token}.png"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     # Label of a share-my-phone button; None when no phone is asked for.
     ask_phone: str | None = None
-    image: CardImage | None = None
+    image: QrImage | None = None
     # Persistent menu of a registered customer (Viber keyboard, web chat buttons).
     menu: tuple[Button, ...] = ()
     # The answer is expected to be typed phone number (a phone keypad on the web).

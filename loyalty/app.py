@@ -24,6 +24,8 @@ from channels.webchat import api as webchat_api
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media
+from loyalty.api import pos
+from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
 from loyalty.settings import Settings, get_settings
 
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(viber_webhook.router)
     app.include_router(webchat_api.router)
     app.include_router(media.router)
+    app.include_router(pos.router)
+    app.add_exception_handler(ApiError, api_error_handler)
     return app
 
 

@@ -116,6 +116,103 @@ def demo(
     typer.echo(f"created {created} demo customers with cards")
 
 
+keys = typer.Typer(help="Staff API keys: shown once, stored hashed.", no_args_is_help=True)
+stores = typer.Typer(help="Stores.", no_args_is_help=True)
+importer = typer.Typer(help="Import existing data.", no_args_is_help=True)
+cli.add_typer(keys, name="keys")
+cli.add_typer(stores, name="stores")
+cli.add_typer(importer, name="import")
+
+
+def _with_db(work):
+    """Run one async job against the configured database."""
+    from crm_core.db import close_db, init_db
+
+    async def run():
+        await init_db(get_settings().database_url, pool_size=2)
+        try:
+            return await work()
+        finally:
+            await close_db()
+
+    return asyncio.run(run())
+
+
+@stores.command("create")
+def stores_create(
+    code: Annotated[str, typer.Option(help="Short unique code, e.g. KYIV-01.")],
+    name: Annotated[str, typer.Option(help="Shown to staff.")],
+    timezone: Annotated[str, typer.Option(help="IANA timezone.")] = "Europe/Kyiv",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "UAH",
+) -> None:
+    """Add a store."""
+    from crm_core.clock import utcnow
+    from crm_core.stores.service import InvalidStore, create_store
+
+    try:
+        store = _with_db(lambda: create_store(code, name, timezone, currency, utcnow()))
+    except InvalidStore as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"store {store.code} created")
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="cashier, marketer or admin.")],
+    store: Annotated[str | None, typer.Option(help="Store code (required for cashiers).")] = None,
+    till: Annotated[str | None, typer.Option(help="Till name, for cashier keys.")] = None,
+    label: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+) -> None:
+    """Create an API key and print it once."""
+    from crm_core.clock import utcnow
+    from crm_core.staff.models import Role
+    from crm_core.staff.service import InvalidKeyRequest, create_api_key
+    from crm_core.stores.service import store_by_code
+
+    try:
+        chosen = Role(role)
+    except ValueError as error:
+        raise typer.BadParameter("role must be cashier, marketer or admin") from error
+
+    async def work():
+        found = await store_by_code(store) if store else None
+        if store and found is None:
+            raise typer.BadParameter(f"no store with code {store!r}")
+        return await create_api_key(chosen, found, till, label or f"{chosen} key", utcnow())
+
+    try:
+        issued = _with_db(work)
+    except InvalidKeyRequest as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(issued.plaintext)
+    typer.echo("Keep it now: it is shown only once.", err=True)
+
+
+@keys.command("revoke")
+def keys_revoke(
+    lookup: Annotated[str, typer.Argument(help="The id part of the key: lk_<id>_...")],
+) -> None:
+    """Revoke a key at once."""
+    from crm_core.clock import utcnow
+    from crm_core.staff.service import revoke_api_key
+
+    if not _with_db(lambda: revoke_api_key(lookup, utcnow())):
+        raise typer.BadParameter("no active key with this id")
+    typer.echo("revoked")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Keys without their secrets."""
+    from crm_core.staff.service import list_api_keys
+
+    for key in _with_db(list_api_keys):
+        store = key.store.code if key.store else "-"
+        state = "revoked" if key.revoked_at else "active"
+        till = key.till or "-"
+        typer.echo(f"lk_{key.lookup}_…  {key.role:<8} {store:<12} {till:<8} {state}  {key.label}")
+
+
 def main() -> None:
     cli()
 

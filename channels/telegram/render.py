@@ -42,7 +42,8 @@ def reply_to_method(chat_id: str, reply: Reply) -> TelegramMethod:
     markup = _markup(reply)
     if reply.image is not None:
         photo = reply.image.telegram_file_id or BufferedInputFile(
-            card_qr_png(reply.image.number), filename=f"card-{reply.image.card_id}.png"
+            card_qr_png(reply.image.payload),
+            filename=f"{reply.image.kind}-{reply.image.object_id}.png",
         )
         return SendPhoto(chat_id=chat_id, photo=photo, caption=reply.text, reply_markup=markup)
     return SendMessage(chat_id=chat_id, text=reply.text, reply_markup=markup)

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.methods import SendPhoto, TelegramMethod
 from aiogram.types import Message
 
-from bot.events import Reply
+from bot.events import QrImage, Reply
 from channels.delivery import send_with_retries
 from channels.errors import DeliveryError, FailureKind
 from channels.telegram.errors import classify_telegram_error
@@ -18,6 +18,7 @@ from channels.telegram.render import needs_upload, reply_to_method
 from crm_core.cards.service import remember_telegram_file_id
 from crm_core.customers.models import Channel
 from crm_core.customers.service import mark_unreachable
+from crm_core.vouchers.service import remember_voucher_file_id
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class TelegramResponder:
             return False
         if isinstance(method, SendPhoto) and reply.image is not None and needs_upload(method):
             if isinstance(result, Message) and result.photo:
-                await remember_telegram_file_id(reply.image.card_id, result.photo[-1].file_id)
+                await remember_file_id(reply.image, result.photo[-1].file_id)
         return True
 
     async def _call(self, method: TelegramMethod) -> Any:
@@ -61,6 +62,14 @@ class TelegramResponder:
             return await self.bot(method)
         except Exception as error:
             raise classify_telegram_error(error) from error
+
+
+async def remember_file_id(image: QrImage, file_id: str) -> None:
+    """Keep Telegram's file_id so the same picture is never uploaded twice."""
+    if image.kind == "voucher":
+        await remember_voucher_file_id(image.object_id, file_id)
+    else:
+        await remember_telegram_file_id(image.object_id, file_id)
 
 
 def method_as_webhook_response(bot: Bot, method: TelegramMethod) -> dict[str, Any]:

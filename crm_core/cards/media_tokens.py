@@ -27,15 +27,23 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signature(key: bytes, card_id: int, salt: str, expires_at: int) -> str:
-    message = f"card:{card_id}:{salt}:{expires_at}".encode()
+def _signature(key: bytes, card_id: int, salt: str, expires_at: int, purpose: str) -> str:
+    message = f"{purpose}:{card_id}:{salt}:{expires_at}".encode()
     return _b64(hmac.new(key, message, hashlib.sha256).digest()[:24])
 
 
-def sign_card_token(key: bytes, card_id: int, salt: str, now: datetime, ttl: timedelta) -> str:
+def sign_card_token(
+    key: bytes,
+    card_id: int,
+    salt: str,
+    now: datetime,
+    ttl: timedelta,
+    purpose: str = "card",
+) -> str:
+    """A token for the image of one object; `purpose` keeps card and voucher tokens apart."""
     expires_at = int((now + ttl).timestamp())
     claims = _b64(f"{card_id}.{expires_at}".encode())
-    return f"{claims}.{_signature(key, card_id, salt, expires_at)}"
+    return f"{claims}.{_signature(key, card_id, salt, expires_at, purpose)}"
 
 
 _MAX_ID = 2**63 - 1
@@ -58,10 +66,15 @@ def read_card_token(token: str) -> MediaTokenClaims | None:
 
 
 def verify_card_token(
-    key: bytes, token: str, claims: MediaTokenClaims, salt: str, now: datetime
+    key: bytes,
+    token: str,
+    claims: MediaTokenClaims,
+    salt: str,
+    now: datetime,
+    purpose: str = "card",
 ) -> bool:
     if claims.expires_at < int(now.timestamp()):
         return False
-    expected = _signature(key, claims.card_id, salt, claims.expires_at)
+    expected = _signature(key, claims.card_id, salt, claims.expires_at, purpose)
     given = token.split(".", 1)[1]
     return hmac.compare_digest(expected.encode(), given.encode())

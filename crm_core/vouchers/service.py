@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from crm_core.cards.media_tokens import read_card_token, sign_card_token, verify_card_token
 from crm_core.stores.models import Store
 from crm_core.vouchers.codes import new_voucher_code, normalize_voucher_input
 from crm_core.vouchers.models import Voucher, VoucherKind, VoucherRedemption, VoucherStatus
@@ -107,6 +108,28 @@ async def issue_voucher(spec: VoucherSpec, now: datetime) -> Voucher:
         except IntegrityError:
             continue  # a code collision in 2^40: draw again
     raise RuntimeError("could not draw a free voucher code")
+
+
+async def remember_voucher_file_id(voucher_id: int, file_id: str) -> None:
+    await Voucher.filter(id=voucher_id).update(telegram_file_id=file_id)
+
+
+def voucher_image_token(voucher: Voucher, key: bytes, now: datetime) -> str:
+    """Valid until the voucher expires (and a day beyond, for late-opened chats)."""
+    ttl = max(voucher.valid_until - now, timedelta(0)) + timedelta(days=1)
+    return sign_card_token(key, voucher.id, voucher.media_salt, now, ttl, purpose="voucher")
+
+
+async def voucher_for_image_token(token: str, key: bytes, now: datetime) -> Voucher | None:
+    claims = read_card_token(token)
+    if claims is None:
+        return None
+    voucher = await Voucher.filter(id=claims.card_id, status=VoucherStatus.ACTIVE).first()
+    if voucher is None:
+        return None
+    if not verify_card_token(key, token, claims, voucher.media_salt, now, purpose="voucher"):
+        return None
+    return voucher
 
 
 async def voucher_by_code(code: str) -> Voucher | None:
