@@ -30,12 +30,13 @@ class Hint:
 
 async def hints_for(customer: Customer, vouchers: list[Voucher], now: datetime) -> list[Hint]:
     hints: list[Hint] = []
-    last = (
+    latest = (
         await Purchase.filter(customer_id=customer.id)
         .order_by("-purchased_at")
+        .limit(1)
         .values_list("purchased_at", flat=True)
-        .first()
     )
+    last = latest[0] if latest else None
     if last is None:
         hints.append(Hint(HintKind.FIRST_PURCHASE, {}))
     elif now - last >= LONG_ABSENCE:
