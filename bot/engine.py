@@ -7,11 +7,15 @@ message and a restart resumes where the user was.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from bot.events import Button, Inbound, InboundKind, QrImage, Reply
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, pick_language, translations
+from bot.voucher_texts import voucher_conditions, voucher_value_text
 from crm_core.cards.models import Card
 from crm_core.cards.numbers import format_card_number
 from crm_core.cards.service import CardNumberPolicy, active_card_of, card_image_token
@@ -40,6 +44,9 @@ from crm_core.registration.service import (
     register_customer,
     withdraw_marketing,
 )
+from crm_core.vouchers.codes import format_voucher_code
+from crm_core.vouchers.models import Voucher
+from crm_core.vouchers.service import usable_vouchers_of, voucher_image_token
 
 # Bump when the wording of the consent question changes in any language.
 MARKETING_CONSENT_TEXT_VERSION = "marketing-2026-11-v1"
@@ -54,6 +61,8 @@ CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
 LANGUAGE_PREFIX = "lang:"
+# A chat is no catalogue: the soonest-expiring few, the till sees them all.
+MAX_VOUCHERS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -372,6 +381,7 @@ class ConversationEngine:
         )
         return (
             Button(turn._("My card"), "/card"),
+            Button(turn._("My vouchers"), "/vouchers"),
             Button(turn._("Language"), "/language"),
             offers,
             Button(turn._("Delete my data"), "/delete"),
@@ -380,10 +390,51 @@ class ConversationEngine:
     def _help(self, turn: Turn) -> Reply:
         return Reply(
             turn._(
-                "Commands: /card shows your card, /language changes the language, "
-                "/stop stops offers, /delete erases your data."
+                "Commands: /card shows your card, /vouchers your vouchers, "
+                "/language changes the language, /stop stops offers, /delete erases your data."
             )
         )
+
+    async def _vouchers(self, turn: Turn) -> list[Reply]:
+        """The customer's vouchers, each with its QR code and conditions."""
+        if turn.customer is None:
+            return [Reply(turn._("You don't have a card yet."))] + await self._start_or_prompt(turn)
+        vouchers = await usable_vouchers_of(turn.customer.id, self.config.clock())
+        menu = await self._menu(turn)
+        if not vouchers:
+            return [Reply(turn._("You have no active vouchers right now."), menu=menu)]
+        shown = vouchers[:MAX_VOUCHERS_SHOWN]
+        replies = [self.voucher_reply(turn.customer, voucher) for voucher in shown]
+        return [*replies[:-1], replace(replies[-1], menu=menu)]
+
+    def voucher_reply(self, customer: Customer, voucher: Voucher) -> Reply:
+        """One voucher as a chat message: what it gives, until when, on what terms, and its QR."""
+        language = customer.language
+        tr = translations(language)
+        until = voucher.valid_until.astimezone(ZoneInfo(customer.timezone))
+        lines = [
+            f"🎁 {voucher.title}",
+            voucher_value_text(voucher, language),
+            tr.gettext("Code: {code}").format(code=format_voucher_code(voucher.code)),
+            tr.gettext("Valid until {date}").format(
+                date=format_date(until.date(), format="long", locale=language)
+            ),
+            *voucher_conditions(voucher, language),
+            tr.gettext("Show this QR code at the till before paying."),
+        ]
+        image = QrImage(
+            kind="voucher",
+            object_id=voucher.id,
+            payload=voucher.code,
+            media_token=voucher_image_token(voucher, self.config.media_key, self.config.clock()),
+            telegram_file_id=voucher.telegram_file_id,
+        )
+        return Reply(text="\n".join(lines), image=image)
+
+    def voucher_announcement(self, customer: Customer, voucher: Voucher) -> list[Reply]:
+        """The message a customer gets when a voucher is issued to them."""
+        tr = translations(customer.language)
+        return [Reply(tr.gettext("You have a new voucher!")), self.voucher_reply(customer, voucher)]
 
     async def _help_command(self, turn: Turn) -> list[Reply]:
         if turn.customer is None:
@@ -515,6 +566,7 @@ _COMMANDS: dict[str, Handler] = {
     "/subscribe": ConversationEngine._subscribe,
     "/delete": ConversationEngine._delete,
     "/help": ConversationEngine._help_command,
+    "/vouchers": ConversationEngine._vouchers,
 }
 
 _PAYLOADS: dict[str, Handler] = {

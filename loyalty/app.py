@@ -13,6 +13,7 @@ from fastapi import FastAPI, HTTPException
 from tortoise import Tortoise
 
 from bot.engine import BotConfig, ConversationEngine
+from channels.push import Pusher
 from channels.telegram import webhook as telegram_webhook
 from channels.telegram.dispatcher import create_bot, create_dispatcher
 from channels.telegram.responder import TelegramResponder
@@ -25,6 +26,7 @@ from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media
 from loyalty.api import pos
+from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
 from loyalty.settings import Settings, get_settings
@@ -66,6 +68,10 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
                     background.append(
                         asyncio.create_task(_register_viber_webhook(app.state.viber, settings))
                     )
+            app.state.pusher = Pusher(
+                app.state.telegram.responder if app.state.telegram else None,
+                app.state.viber.responder if app.state.viber else None,
+            )
             yield
         finally:
             for task in background:
@@ -97,6 +103,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(webchat_api.router)
     app.include_router(media.router)
     app.include_router(pos.router)
+    app.include_router(vouchers_api.router)
     app.add_exception_handler(ApiError, api_error_handler)
     return app
 
@@ -105,10 +112,12 @@ async def _start_telegram(
     app: FastAPI, settings: Settings, polling: bool, background: list[asyncio.Task]
 ) -> telegram_webhook.TelegramChannel:
     bot = create_bot(settings.telegram_bot_token, settings.telegram_api_base)
-    dispatcher = create_dispatcher(app.state.engine, TelegramResponder(bot))
+    responder = TelegramResponder(bot)
+    dispatcher = create_dispatcher(app.state.engine, responder)
     channel = telegram_webhook.TelegramChannel(
         bot=bot,
         dispatcher=dispatcher,
+        responder=responder,
         webhook_secret=settings.telegram_webhook_secret,
         max_body_bytes=settings.max_body_bytes,
     )

@@ -44,6 +44,13 @@ class TelegramResponder:
                 return None
         return inline
 
+    async def push(self, external_id: str, chat_id: str, replies: list[Reply]) -> bool:
+        """Bot-initiated messages: everything through the API. False if none could be sent."""
+        for reply in replies:
+            if not await self._send(external_id, reply, reply_to_method(chat_id, reply)):
+                return False
+        return True
+
     async def _send(self, external_id: str, reply: Reply, method: TelegramMethod) -> bool:
         try:
             result = await send_with_retries(lambda: self._call(method))

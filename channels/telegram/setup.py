@@ -17,6 +17,7 @@ def command_menu(language: str) -> list[BotCommand]:
     tr = translations(language)
     return [
         BotCommand(command="card", description=tr.gettext("Show my card")),
+        BotCommand(command="vouchers", description=tr.gettext("My vouchers")),
         BotCommand(command="language", description=tr.gettext("Change the language")),
         BotCommand(command="stop", description=tr.gettext("Stop offers")),
         BotCommand(command="delete", description=tr.gettext("Delete my data")),

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 
 from channels.http_body import read_body_limited
-from channels.telegram.responder import method_as_webhook_response
+from channels.telegram.responder import TelegramResponder, method_as_webhook_response
 from crm_core.clock import utcnow
 from crm_core.customers.models import Channel
 from crm_core.inbox.service import claim_update, release_update
@@ -27,6 +27,7 @@ router = APIRouter(tags=["webhooks"])
 class TelegramChannel:
     bot: Bot
     dispatcher: Dispatcher
+    responder: TelegramResponder
     webhook_secret: str
     max_body_bytes: int
 

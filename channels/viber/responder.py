@@ -20,7 +20,8 @@ class ViberResponder:
         self.client = client
         self.public_base_url = public_base_url
 
-    async def deliver(self, receiver: str, replies: list[Reply]) -> None:
+    async def deliver(self, receiver: str, replies: list[Reply]) -> bool:
+        """Send in order; stop at the first failure. False if something was not delivered."""
         for reply in replies:
             for message in reply_to_messages(reply, self.public_base_url):
                 try:
@@ -31,4 +32,5 @@ class ViberResponder:
                     if error.kind is FailureKind.UNREACHABLE:
                         await mark_unreachable(Channel.VIBER, receiver)
                     log.warning("viber send failed: %s", error.kind)
-                    return
+                    return False
+        return True
