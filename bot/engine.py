@@ -17,7 +17,7 @@ from bot.events import Button, Inbound, InboundKind, QrImage, Reply
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, pick_language, translations
 from bot.voucher_texts import voucher_conditions, voucher_value_text
 from crm_core.cards.models import Card
-from crm_core.cards.numbers import format_card_number
+from crm_core.cards.numbers import format_card_number, normalize_card_input
 from crm_core.cards.service import CardNumberPolicy, active_card_of, card_image_token
 from crm_core.clock import Clock, utcnow
 from crm_core.consents.models import ConsentPurpose
@@ -41,6 +41,7 @@ from crm_core.registration.service import (
     erase_customer,
     grant_marketing,
     link_by_confirmed_phone,
+    link_existing_card,
     register_customer,
     withdraw_marketing,
 )
@@ -55,9 +56,11 @@ NEW = "new"
 AWAITING_NAME = "awaiting_name"
 AWAITING_PHONE = "awaiting_phone"
 AWAITING_CONSENT = "awaiting_consent"
+AWAITING_CARD_NUMBER = "awaiting_card_number"
 REGISTERED = "registered"
 
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
+HAVE_CARD = "have_card"
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
 LANGUAGE_PREFIX = "lang:"
@@ -161,6 +164,8 @@ class ConversationEngine:
         state = turn.identity.state
         if state == AWAITING_NAME:
             return await self._name(turn, text)
+        if state == AWAITING_CARD_NUMBER:
+            return await self._existing_card_number(turn, text)
         if state == AWAITING_PHONE:
             if turn.inbound.channel in self.config.typed_phone_channels:
                 return await self._typed_phone(turn, text)
@@ -185,9 +190,35 @@ class ConversationEngine:
             Reply(
                 turn._("Hello! Here you can get our digital loyalty card in under a minute.")
                 + "\n"
-                + turn._("What is your first name?")
+                + turn._("What is your first name?"),
+                buttons=(Button(turn._("I already have a plastic card"), HAVE_CARD),),
             )
         ]
+
+    async def _have_card(self, turn: Turn) -> list[Reply]:
+        """A shopper with a plastic card: its number first, then the phone that proves it."""
+        if turn.customer is not None:
+            return await self._card(turn)
+        await save_state(turn.identity, AWAITING_CARD_NUMBER, {})
+        return [Reply(turn._("Please type the number printed on your card."))]
+
+    async def _existing_card_number(self, turn: Turn, text: str) -> list[Reply]:
+        number = normalize_card_input(text)
+        if not (number.isdigit() and 6 <= len(number) <= 32):
+            return [Reply(turn._("A card number has only digits. Please type it as printed."))]
+        await save_state(turn.identity, AWAITING_PHONE, {"existing_card": number})
+        return [self._ask_phone_for_card(turn)]
+
+    def _ask_phone_for_card(self, turn: Turn) -> Reply:
+        if turn.inbound.channel in self.config.typed_phone_channels:
+            return Reply(
+                turn._("To confirm the card is yours, what is your phone number?"),
+                expects_phone=True,
+            )
+        return Reply(
+            turn._("To confirm the card is yours, please share your phone number."),
+            ask_phone=turn._("Share my phone number"),
+        )
 
     async def _resume(self, turn: Turn) -> list[Reply]:
         """A reopened web chat: the card for customers, the open question for everyone else."""
@@ -202,7 +233,11 @@ class ConversationEngine:
         state = turn.identity.state
         if state == AWAITING_NAME:
             return [Reply(turn._("What is your first name?"))]
+        if state == AWAITING_CARD_NUMBER:
+            return [Reply(turn._("Please type the number printed on your card."))]
         if state == AWAITING_PHONE:
+            if turn.identity.state_data.get("existing_card"):
+                return [self._ask_phone_for_card(turn)]
             return [self._ask_phone(turn, turn.identity.state_data.get("first_name", ""))]
         if state == AWAITING_CONSENT:
             return [self._ask_consent(turn)]
@@ -215,6 +250,11 @@ class ConversationEngine:
             name = clean_first_name(text)
         except InvalidName as error:
             return [Reply(turn._(_NAME_PROBLEMS[error.problem]))]
+        data = turn.identity.state_data
+        if data.get("phone"):
+            # The phone was confirmed already (a plastic card that could not be linked).
+            await save_state(turn.identity, AWAITING_CONSENT, dict(data, first_name=name))
+            return [self._ask_consent(turn)]
         await save_state(turn.identity, AWAITING_PHONE, {"first_name": name})
         return [self._ask_phone(turn, name)]
 
@@ -258,6 +298,15 @@ class ConversationEngine:
                     ask_phone=None if not confirmed else turn._("Share my phone number"),
                 )
             ]
+        existing_card = turn.identity.state_data.get("existing_card")
+        if existing_card and confirmed:
+            linked = await link_existing_card(turn.identity, existing_card, phone)
+            if linked is not None:
+                turn.customer = linked.customer
+                return [
+                    Reply(turn._("Done: your card is now in this chat.")),
+                    await self._card_reply(turn, linked.card),
+                ]
         if confirmed:
             linked = await link_by_confirmed_phone(turn.identity, phone)
             if linked is not None:
@@ -272,6 +321,19 @@ class ConversationEngine:
                     turn._(
                         "This number already has a card. Open it in our Telegram or Viber "
                         "bot, or send another number."
+                    )
+                )
+            ]
+        if existing_card:
+            # Say the same whether the card is unknown or someone else's: reveal nothing.
+            await save_state(
+                turn.identity, AWAITING_NAME, {"phone": phone, "phone_confirmed": confirmed}
+            )
+            return [
+                Reply(
+                    turn._(
+                        "I could not link that card to this phone number. "
+                        "I can issue you a new digital card instead: what is your first name?"
                     )
                 )
             ]
@@ -571,6 +633,7 @@ _COMMANDS: dict[str, Handler] = {
 
 _PAYLOADS: dict[str, Handler] = {
     CONSENT_YES: ConversationEngine._consent_yes,
+    HAVE_CARD: ConversationEngine._have_card,
     CONSENT_NO: ConversationEngine._consent_no,
     STOP_YES: ConversationEngine._stop_confirmed,
     STOP_NO: ConversationEngine._cancelled,

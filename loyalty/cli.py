@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -211,6 +213,50 @@ def keys_list() -> None:
         state = "revoked" if key.revoked_at else "active"
         till = key.till or "-"
         typer.echo(f"lk_{key.lookup}_…  {key.role:<8} {store:<12} {till:<8} {state}  {key.label}")
+
+
+@importer.command("cards")
+def import_cards_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row.")
+    ],
+) -> None:
+    """Load existing plastic cards: card_number, phone, name, optional store.
+
+    Each row is imported whole or not at all; bad rows are listed with their line number;
+    importing the same file again changes nothing.
+    """
+    from crm_core.cards.imports import import_cards, missing_columns
+    from crm_core.clock import utcnow
+
+    settings = get_settings()
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        sample = handle.read(4096)
+        handle.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(handle, dialect=dialect)
+        missing = missing_columns(reader.fieldnames or [])
+        if missing:
+            raise typer.BadParameter(f"missing columns: {', '.join(missing)}")
+        rows = [(reader.line_num, row) for row in reader]
+    report = _with_db(
+        lambda: import_cards(
+            rows,
+            settings.default_phone_region,
+            settings.default_language,
+            settings.default_timezone,
+            utcnow(),
+        )
+    )
+    typer.echo(f"created {report.created}, unchanged {report.unchanged}, bad {len(report.bad)}")
+    for bad in report.bad:
+        detail = f" ({bad.detail})" if bad.detail else ""
+        typer.echo(f"line {bad.line}: {bad.problem.value}{detail}")
+    if report.bad:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -27,6 +27,10 @@ class Card(models.Model):
     media_salt = fields.CharField(max_length=32)
     # Telegram file_id of the uploaded QR image: repeat /card answers need no upload.
     telegram_file_id = fields.CharField(max_length=255, null=True)
+    # Where a plastic card was handed out (imported cards); None for digital cards.
+    store = fields.ForeignKeyField(
+        "models.Store", related_name="cards", null=True, on_delete=fields.RESTRICT
+    )
 
     class Meta:
         table = "cards"

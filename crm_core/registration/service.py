@@ -8,7 +8,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from crm_core.cards.models import Card
+from crm_core.cards.models import Card, CardStatus
 from crm_core.cards.service import CardNumberPolicy, active_card_of, deactivate_cards, issue_card
 from crm_core.consents.models import ConsentPurpose
 from crm_core.consents.service import has_consent, record_consent
@@ -56,6 +56,23 @@ async def link_by_confirmed_phone(identity: ChannelIdentity, phone: str) -> Regi
     """The same confirmed phone from another channel joins that customer: no second card."""
     customer = await customer_with_phone(phone)
     if customer is None:
+        return None
+    return await link_identity(identity, customer)
+
+
+async def link_existing_card(
+    identity: ChannelIdentity, number: str, phone: str
+) -> Registration | None:
+    """Join the customer of an existing (e.g. imported plastic) card if the phone is theirs."""
+    card = (
+        await Card.filter(number=number, status=CardStatus.ACTIVE)
+        .select_related("customer")
+        .first()
+    )
+    if card is None:
+        return None
+    customer: Customer = card.customer  # type: ignore[assignment]
+    if customer.erased_at is not None or customer.phone != phone:
         return None
     return await link_identity(identity, customer)
 

@@ -36,7 +36,7 @@ from tests.support.webchat_chat import (
 
 _telegram_ids = itertools.count(random.randint(2 * 10**9, 3 * 10**9))
 
-MENU = ["/card", "/language", "/stop", "/delete"]
+MENU = ["/card", "/vouchers", "/language", "/stop", "/delete"]
 CONSENT_BUTTONS = ["consent:yes", "consent:no"]
 INVALID_PHONE = t(
     "uk",
@@ -145,7 +145,8 @@ async def test_from_greeting_to_card_with_a_typed_local_number(stack):
     (greeting,) = await chat.open()
     assert chat.session_id and re.fullmatch(r"[A-Za-z0-9_-]{22,64}", chat.session_id)
     assert t("uk", "What is your first name?") in greeting.text
-    assert not greeting.buttons and not greeting.menu and not greeting.image_url
+    assert greeting.buttons == ["have_card"]  # "I already have a plastic card"
+    assert not greeting.menu and not greeting.image_url
 
     (ask_phone,) = await chat.send("Олена")
     assert ask_phone.text == t(
@@ -188,7 +189,7 @@ async def test_declining_offers_still_gives_the_card_with_a_subscribe_button(sta
     (card_reply,) = await chat.register("Богдан", typed_locally(new_phone()), consent=False)
 
     assert card_reply.image_url
-    assert card_reply.menu == ["/card", "/language", "/subscribe", "/delete"]
+    assert card_reply.menu == ["/card", "/vouchers", "/language", "/subscribe", "/delete"]
     customer = await chat.customer()
     assert customer.marketing_consent is False
     assert not await has_consent(customer.id, ConsentPurpose.MARKETING)
@@ -542,7 +543,7 @@ async def test_stop_then_subscribe_again(stack):
     assert await has_consent(customer.id, ConsentPurpose.MARKETING)  # not before confirming
     (stopped,) = await chat.send("stop:yes")
 
-    assert stopped.menu == ["/card", "/language", "/subscribe", "/delete"]
+    assert stopped.menu == ["/card", "/vouchers", "/language", "/subscribe", "/delete"]
     latest = await latest_marketing_consent(customer.id)
     assert latest.granted is False and latest.channel == "webchat"
     assert not await has_consent(customer.id, ConsentPurpose.MARKETING)
