@@ -150,6 +150,15 @@ def basket_from(body: schemas.BasketIn, currency: str) -> Basket:
     )
 
 
+def reversed_error(language: str) -> ApiError:
+    return ApiError(
+        409,
+        "redemption_cancelled",
+        N_("This voucher's use on this receipt was reversed by a refund."),
+        language,
+    )
+
+
 def refusal_error(error: VoucherRefused, language: str) -> ApiError:
     refusal = error.verdict.refusal
     assert refusal is not None
@@ -256,12 +265,7 @@ async def redeem(
     except VoucherRefused as error:
         raise refusal_error(error, language) from error
     except RedemptionWasCancelled as error:
-        raise ApiError(
-            409,
-            "redemption_cancelled",
-            N_("This voucher's use on this receipt was reversed by a refund."),
-            language,
-        ) from error
+        raise reversed_error(language) from error
     return schemas.RedemptionOut(
         code=result.voucher.code,
         receipt_id=result.redemption.receipt_id,
@@ -364,12 +368,7 @@ async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> 
     except VoucherRefused as error:
         raise refusal_error(error, language) from error
     except RedemptionWasCancelled as error:
-        raise ApiError(
-            409,
-            "redemption_cancelled",
-            N_("This voucher's use on this receipt was reversed by a refund."),
-            language,
-        ) from error
+        raise reversed_error(language) from error
     except (CardMistyped, CardNotFound, CardNotUsable) as error:
         raise card_error(error, language) from error
     return await purchase_out(recorded.purchase, recorded.lines, store, recorded.replay)

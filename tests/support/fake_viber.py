@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.aiohttp_server import serve_locally
+
 
 @dataclass
 class ViberCall:
@@ -32,12 +34,7 @@ class FakeViberAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/pa/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve_locally(app)
 
     async def stop(self) -> None:
         if self._runner is not None:
