@@ -1,0 +1,72 @@
+"""What every conversation flow shares: settings, the turn being handled, states, payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.events import Inbound, Reply
+from bot.i18n import translations
+from crm_core.cards.service import CardNumberPolicy
+from crm_core.clock import Clock, utcnow
+from crm_core.customers.models import ChannelIdentity, Customer
+
+# Bump when the wording of the consent question changes in any language.
+MARKETING_CONSENT_TEXT_VERSION = "marketing-2026-11-v1"
+
+# Conversation states, kept on the channel identity.
+NEW = "new"
+AWAITING_NAME = "awaiting_name"
+AWAITING_PHONE = "awaiting_phone"
+AWAITING_CONSENT = "awaiting_consent"
+AWAITING_CARD_NUMBER = "awaiting_card_number"
+REGISTERED = "registered"
+
+# Button payloads (Viber and the web chat send them back as text).
+CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
+HAVE_CARD = "have_card"
+STOP_YES, STOP_NO = "stop:yes", "stop:no"
+DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
+LANGUAGE_PREFIX = "lang:"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    default_language: str = "uk"
+    phone_region: str = "UA"
+    timezone_fallback: str = "Europe/Kyiv"
+    card_policy: CardNumberPolicy = field(default_factory=CardNumberPolicy)
+    media_key: bytes = b""
+    media_ttl: timedelta = timedelta(days=30)
+    # Channels where a typed number is accepted; it is kept unconfirmed and never links.
+    typed_phone_channels: frozenset[str] = frozenset({"webchat"})
+    clock: Clock = utcnow
+
+
+@dataclass
+class Turn:
+    """One inbound event being handled: who wrote, in which language, and their customer."""
+
+    inbound: Inbound
+    identity: ChannelIdentity
+    customer: Customer | None
+
+    @property
+    def language(self) -> str:
+        if self.customer is not None:
+            return self.customer.language
+        return self.identity.language
+
+    def _(self, message: str, **values: object) -> str:
+        text = translations(self.language).gettext(message)
+        return text.format(**values) if values else text
+
+
+class Flow:
+    """Base of the flow mixins that make up the ConversationEngine; they call each other."""
+
+    config: BotConfig
+
+
+Handler = Callable[[Flow, Turn], Awaitable[list[Reply]]]

@@ -1,0 +1,1 @@
+"""The parts of the one conversation, combined by bot.engine.ConversationEngine."""
