@@ -29,6 +29,7 @@ from loyalty.api import pos
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
+from loyalty.log_redaction import install_redaction
 from loyalty.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_redaction()
         await init_db(settings.database_url, settings.db_pool_size)
         http = httpx.AsyncClient()
         app.state.media_key = settings.resolved_secret_key()

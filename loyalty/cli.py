@@ -18,9 +18,12 @@ HOUSEKEEPING_INTERVAL_MINUTES = 60
 
 
 def _configure_logging() -> None:
+    from loyalty.log_redaction import install_redaction
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_redaction()
 
 
 @cli.command()

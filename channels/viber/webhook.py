@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from viberbot.api.messages import MESSAGE_TYPE_TO_CLASS, TextMessage
+from viberbot.api.messages import MESSAGE_TYPE_TO_CLASS, ContactMessage, TextMessage
 from viberbot.api.viber_requests import (
     EVENT_TYPE_TO_CLASS,
     ViberConversationStartedRequest,
@@ -49,7 +49,8 @@ class ViberChannel:
 
 def signature_is_valid(auth_token: str, body: bytes, signature: str) -> bool:
     expected = hmac.new(auth_token.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.lower())
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text (a forged header).
+    return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 
 def _parse(payload: Any) -> Any:
@@ -63,13 +64,41 @@ def _parse(payload: Any) -> Any:
             # A message kind the SDK does not know yet: treat it as an unsupported message.
             payload = {**payload, "message": {"type": "sticker", "sticker_id": 0}}
     try:
-        return create_request(payload)
+        callback = create_request(payload)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise HTTPException(
             status_code=400, detail=f"Malformed Viber '{payload['event']}' callback."
         ) from error
     except Exception as error:  # the SDK raises bare Exception for bad message data
         raise HTTPException(status_code=400, detail=f"Malformed Viber callback: {error}") from error
+    problem = _shape_problem(callback)
+    if problem:
+        raise HTTPException(
+            status_code=400, detail=f"Malformed Viber '{payload['event']}' callback: {problem}."
+        )
+    return callback
+
+
+def _shape_problem(callback: Any) -> str | None:
+    """What the SDK lets through but the handlers below rely on."""
+    if isinstance(callback, ViberMessageRequest):
+        user = callback.sender
+    elif isinstance(callback, ViberConversationStartedRequest | ViberSubscribedRequest):
+        user = callback.user
+    else:
+        return None
+    if not isinstance(user.id, str) or not user.id:
+        return "no user id"
+    if not all(isinstance(value, str | None) for value in (user.language, user.country)):
+        return "language and country must be strings"
+    message = getattr(callback, "message", None)
+    if isinstance(message, TextMessage) and not isinstance(message.text, str | None):
+        return "text must be a string"
+    if isinstance(message, ContactMessage) and (
+        message.contact is None or not isinstance(message.contact.phone_number, str | None)
+    ):
+        return "no contact phone number"
+    return None
 
 
 @router.post("/webhooks/viber", summary="Viber REST bot API callback")
