@@ -15,6 +15,7 @@ from tests.support.qr import decode_qr
 from tests.support.staff import bearer, new_key, new_voucher
 from tests.support.telegram_chat import TelegramChat
 from tests.support.texts import t
+from tests.support.viber_chat import ViberChat
 
 _user_ids = itertools.count(random.randint(3 * 10**11, 4 * 10**11))
 
@@ -111,3 +112,26 @@ async def test_marketer_api_needs_a_marketer_key(stack):
     )
     assert response.status_code == 422
     assert response.json()["code"] == "voucher_invalid"
+
+
+async def test_a_viber_customer_gets_the_voucher_picture_by_a_signed_url(stack):
+    chat = ViberChat(stack)
+    await chat.register("Богдана", f"38095{random.randint(1000000, 9999999)}")
+    identity = await ChannelIdentity.get(channel="viber", external_id=chat.user_id)
+    card = await Card.get(customer_id=identity.customer_id)
+    marketer = await new_key(Role.MARKETER)
+    before = len(chat.sent())
+
+    response = await stack.client.post(
+        "/api/v1/vouchers", json=issue_body(card), headers=bearer(marketer)
+    )
+
+    assert response.json()["announced"] is True
+    announcement = chat.sent(before)
+    assert [m.type for m in announcement] == ["text", "text", "picture"]
+    picture_path = announcement[-1].media.removeprefix(stack.server.base_url)
+    assert picture_path.startswith("/media/vouchers/")
+    image = await stack.client.get(picture_path)
+    assert decode_qr(image.content) == response.json()["code"]
+    tampered = picture_path.replace(".png", "x.png")
+    assert (await stack.client.get(tampered)).status_code == 404
