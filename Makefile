@@ -42,7 +42,7 @@ format: $(STAMP)
 # Re-extract texts after changing them; then translate the new entries in every .po file.
 locales: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/locales/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --omit-header --ignore-obsolete --no-fuzzy-matching
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_throughput.py
