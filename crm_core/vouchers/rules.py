@@ -71,7 +71,7 @@ def discount_for(voucher: Voucher, basket: Basket) -> Verdict:
         return Verdict(
             False,
             refusal=Refusal.BASKET_TOO_SMALL,
-            details={"minimum": f"{voucher.min_basket:.2f}"},
+            details={"minimum": f"{voucher.min_basket:.2f} {voucher.currency or basket.currency}"},
         )
     eligible = [line for line in basket.lines if _line_is_eligible(voucher, line)]
     eligible_amount = sum((line.line_total for line in eligible), Decimal("0"))
