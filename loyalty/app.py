@@ -31,6 +31,7 @@ from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
 from loyalty.log_redaction import install_redaction
 from loyalty.settings import Settings, get_settings
+from loyalty.till import page as till_page
 
 log = logging.getLogger(__name__)
 VIBER_WEBHOOK_DELAY_SECONDS = 2.0
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(media.router)
     app.include_router(pos.router)
     app.include_router(vouchers_api.router)
+    app.include_router(till_page.router)
     app.add_exception_handler(ApiError, api_error_handler)
     return app
 

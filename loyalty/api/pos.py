@@ -171,6 +171,19 @@ def refusal_error(error: VoucherRefused, language: str) -> ApiError:
     )
 
 
+@router.get("/me", response_model=schemas.TillOut, summary="Who is signed in")
+async def me(key: Cashier) -> schemas.TillOut:
+    """The key's store and till, for the till's screen."""
+    store: Store | None = key.store  # type: ignore[assignment]
+    return schemas.TillOut(
+        role=key.role,
+        till=key.till,
+        store=schemas.StoreOut(code=store.code, name=store.name, currency=store.currency)
+        if store
+        else None,
+    )
+
+
 @router.get("/cards/{code}", response_model=schemas.ScanOut, summary="Scan a card or voucher")
 async def scan(code: str, key: Cashier, language: Language) -> schemas.ScanOut:
     """What a scanner typed: a card number (spaces and dashes ignored) or a voucher code."""

@@ -191,3 +191,15 @@ class VoucherIssueIn(BaseModel):
 
 class VoucherIssuedOut(VoucherOut):
     announced: bool
+
+
+class StoreOut(BaseModel):
+    code: str
+    name: str
+    currency: str
+
+
+class TillOut(BaseModel):
+    role: str
+    till: str | None
+    store: StoreOut | None
