@@ -56,12 +56,18 @@ async def ensure_categories(
 async def ensure_products(
     seen: list[ProductSeen], now: datetime, connection: BaseDBAsyncClient | None = None
 ) -> tuple[dict[str, Product], dict[str, Category]]:
-    """Products by SKU and categories by path, creating what the catalogue lacks."""
-    categories = await ensure_categories(
-        {p.category_path for p in seen if p.category_path}, connection
-    )
+    """Products by SKU and categories by path, creating what the catalogue lacks.
+
+    The usual receipt names known products in their known categories: one query.
+    """
     skus = {p.sku for p in seen}
-    products = {p.sku: p for p in await Product.filter(sku__in=skus).using_db(connection)}
+    products = {
+        p.sku: p
+        for p in await Product.filter(sku__in=skus).using_db(connection).select_related("category")
+    }
+    known = {p.category.path: p.category for p in products.values() if p.category is not None}
+    wanted = {p.category_path for p in seen if p.category_path} - set(known)
+    categories = {**known, **(await ensure_categories(wanted, connection) if wanted else {})}
     for item in seen:
         if item.sku in products:
             continue

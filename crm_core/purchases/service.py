@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -12,14 +12,22 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from crm_core.cards.lookup import find_card
+from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, find_card
 from crm_core.cards.models import Card
 from crm_core.catalogue.service import ProductSeen, ensure_products
+from crm_core.customers.models import Customer
 from crm_core.purchases.models import Purchase, PurchaseLine, PurchaseStatus, Refund
 from crm_core.stores.models import Store
 from crm_core.vouchers.models import VoucherRedemption
 from crm_core.vouchers.rules import Basket, BasketLine
-from crm_core.vouchers.service import Redeemed, redeem_voucher, reverse_redemptions
+from crm_core.vouchers.service import (
+    Redeemed,
+    RedemptionWasCancelled,
+    VoucherNotFound,
+    VoucherRefused,
+    redeem_voucher,
+    reverse_redemptions,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -79,6 +87,8 @@ class Recorded:
     lines: list[PurchaseLine]
     redemptions: list[VoucherRedemption]
     replay: bool
+    customer: Customer | None = None
+    voucher_codes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,21 +150,36 @@ async def _existing(store: Store, receipt_id: str, fingerprint: str) -> Recorded
         raise PurchaseRejected(Problem.RECEIPT_REUSED, receipt_id=receipt_id)
     lines = await PurchaseLine.filter(purchase_id=purchase.id).order_by("line_no")
     redemptions = await VoucherRedemption.filter(
-        store_id=store.id, receipt_id=receipt_id
+        store_id=store.id, receipt_id=receipt_id, cancelled_at__isnull=True
     ).select_related("voucher")
-    return Recorded(purchase, lines, redemptions, replay=True)
+    customer = (
+        await Customer.filter(id=purchase.customer_id).first() if purchase.customer_id else None
+    )
+    codes = sorted(r.voucher.code for r in redemptions)  # type: ignore[attr-defined]
+    return Recorded(purchase, lines, redemptions, True, customer, codes)
 
 
 async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Recorded:
     """Record a receipt once: a retry with the same content gets the same answer.
 
     The card, the totals and the vouchers are checked first; then the purchase, its lines
-    and its voucher redemptions are written in one transaction, or nothing is.
+    and its voucher redemptions are written in one transaction, or nothing is. A retry is
+    recognised by the unique (store, receipt) pair, so the first attempt costs no extra query.
     """
     fingerprint = _fingerprint(asdict(data))
-    previous = await _existing(store, data.receipt_id, fingerprint)
-    if previous is not None:
+    try:
+        return await _record(store, data, fingerprint, now)
+    except (PurchaseRejected, CardMistyped, CardNotFound, CardNotUsable, VoucherRefused,
+            VoucherNotFound, RedemptionWasCancelled, IntegrityError):  # fmt: skip
+        # A retry of a receipt recorded before (even if its card was closed since, or it
+        # raced the first attempt) gets the first answer; anything else is a real refusal.
+        previous = await _existing(store, data.receipt_id, fingerprint)
+        if previous is None:
+            raise
         return previous
+
+
+async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetime) -> Recorded:
     check_totals(data)
     card: Card | None = await find_card(data.card_code) if data.card_code else None
     customer_id = card.customer_id if card else None
@@ -162,61 +187,61 @@ async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Reco
         [ProductSeen(item.sku, item.name, item.category_path) for item in data.lines], now
     )
     basket = basket_of(data, store.currency)
-    try:
-        async with in_transaction() as connection:
-            redeemed: list[Redeemed] = []
-            for code in data.vouchers:
-                redeemed.append(
-                    await redeem_voucher(
-                        code,
-                        store,
-                        data.till,
-                        data.receipt_id,
-                        basket,
-                        customer_id,
-                        now,
-                        connection,
-                    )
+    async with in_transaction() as connection:
+        redeemed: list[Redeemed] = []
+        for code in data.vouchers:
+            redeemed.append(
+                await redeem_voucher(
+                    code,
+                    store,
+                    data.till,
+                    data.receipt_id,
+                    basket,
+                    customer_id,
+                    now,
+                    connection,
                 )
-            purchase = await Purchase.create(
-                store_id=store.id,
-                till=data.till,
-                receipt_id=data.receipt_id,
-                purchased_at=data.purchased_at,
-                customer_id=customer_id,
-                card_id=card.id if card else None,
-                currency=store.currency,
-                total=data.total,
-                discount_total=sum((item.discount for item in data.lines), ZERO),
-                refunded_total=ZERO,
-                payments=[{"method": p.method, "amount": str(p.amount)} for p in data.payments],
-                status=PurchaseStatus.COMPLETED,
-                fingerprint=fingerprint,
-                created_at=now,
-                using_db=connection,
             )
-            lines = [
-                PurchaseLine(
-                    purchase_id=purchase.id,
-                    line_no=number,
-                    product_id=products[line.sku].id,
-                    category_id=categories[line.category_path].id if line.category_path else None,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    discount=line.discount,
-                    line_total=line.line_total,
-                    refunded_quantity=Decimal("0"),
-                )
-                for number, line in enumerate(data.lines, start=1)
-            ]
-            await PurchaseLine.bulk_create(lines, using_db=connection)
-    except IntegrityError:
-        # The same receipt recorded concurrently by a retry: answer as the winner did.
-        previous = await _existing(store, data.receipt_id, fingerprint)
-        if previous is None:
-            raise
-        return previous
-    return Recorded(purchase, lines, [r.redemption for r in redeemed], replay=False)
+        purchase = await Purchase.create(
+            store_id=store.id,
+            till=data.till,
+            receipt_id=data.receipt_id,
+            purchased_at=data.purchased_at,
+            customer_id=customer_id,
+            card_id=card.id if card else None,
+            currency=store.currency,
+            total=data.total,
+            discount_total=sum((item.discount for item in data.lines), ZERO),
+            refunded_total=ZERO,
+            payments=[{"method": p.method, "amount": str(p.amount)} for p in data.payments],
+            status=PurchaseStatus.COMPLETED,
+            fingerprint=fingerprint,
+            created_at=now,
+            using_db=connection,
+        )
+        lines = [
+            PurchaseLine(
+                purchase_id=purchase.id,
+                line_no=number,
+                product_id=products[line.sku].id,
+                category_id=categories[line.category_path].id if line.category_path else None,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                line_total=line.line_total,
+                refunded_quantity=Decimal("0"),
+            )
+            for number, line in enumerate(data.lines, start=1)
+        ]
+        await PurchaseLine.bulk_create(lines, using_db=connection)
+    return Recorded(
+        purchase,
+        lines,
+        [r.redemption for r in redeemed],
+        replay=False,
+        customer=card.customer if card else None,  # type: ignore[arg-type]
+        voucher_codes=sorted(r.voucher.code for r in redeemed),
+    )
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from bot.i18n import pick_from_accept_language, translations
 
 
-def request_language(
+async def request_language(
     request: Request, accept_language: Annotated[str | None, Header()] = None
 ) -> str:
+    """Async on purpose: a plain function dependency would cost a thread hop per request."""
     return pick_from_accept_language(accept_language, request.app.state.settings.default_language)
 
 

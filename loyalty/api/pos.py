@@ -16,13 +16,12 @@ from crm_core.clock import utcnow
 from crm_core.customers.hints import hints_for
 from crm_core.customers.models import Customer
 from crm_core.purchases import service as purchases
-from crm_core.purchases.models import Purchase, PurchaseLine
 from crm_core.staff.models import ApiKey, Role
 from crm_core.stores.models import Store
 from crm_core.stores.service import store_by_code
 from crm_core.vouchers.codes import is_valid_voucher_code, looks_like_voucher_code
 from crm_core.vouchers.codes import normalize_voucher_input as normalize_voucher
-from crm_core.vouchers.models import Voucher, VoucherRedemption
+from crm_core.vouchers.models import Voucher
 from crm_core.vouchers.rules import Basket, BasketLine
 from crm_core.vouchers.service import (
     RedemptionWasCancelled,
@@ -193,7 +192,7 @@ async def scan(code: str, key: Cashier, language: Language) -> schemas.ScanOut:
         card = await card_or_error(digits, language)
         customer: Customer = card.customer  # type: ignore[assignment]
         vouchers = await usable_vouchers_of(customer.id, now)
-        hints = await hints_for(customer, vouchers, now)
+        hints = await hints_for(customer, vouchers, now)  # after vouchers: it reads them
         return schemas.ScanOut(
             kind="card",
             card=schemas.CardOut(
@@ -324,28 +323,19 @@ def _rejected(error: purchases.PurchaseRejected, language: str) -> ApiError:
     return ApiError(status, error.problem.value, PROBLEMS[error.problem], language, **error.details)
 
 
-async def purchase_out(
-    recorded_purchase: Purchase, lines: list[PurchaseLine], store: Store, replay: bool
-) -> schemas.PurchaseOut:
-    customer = (
-        await Customer.filter(id=recorded_purchase.customer_id).first()
-        if recorded_purchase.customer_id
-        else None
-    )
-    codes = await VoucherRedemption.filter(
-        store_id=store.id, receipt_id=recorded_purchase.receipt_id, cancelled_at__isnull=True
-    ).values_list("voucher__code", flat=True)
+def purchase_out(recorded: purchases.Recorded, store: Store) -> schemas.PurchaseOut:
+    purchase = recorded.purchase
     return schemas.PurchaseOut(
-        id=recorded_purchase.id,
+        id=purchase.id,
         store=store.code,
-        till=recorded_purchase.till,
-        receipt_id=recorded_purchase.receipt_id,
-        purchased_at=recorded_purchase.purchased_at,
-        currency=recorded_purchase.currency,
-        total=f"{Decimal(recorded_purchase.total):.2f}",
-        refunded_total=f"{Decimal(recorded_purchase.refunded_total):.2f}",
-        status=recorded_purchase.status,
-        customer_first_name=customer.first_name if customer else None,
+        till=purchase.till,
+        receipt_id=purchase.receipt_id,
+        purchased_at=purchase.purchased_at,
+        currency=purchase.currency,
+        total=f"{Decimal(purchase.total):.2f}",
+        refunded_total=f"{Decimal(purchase.refunded_total):.2f}",
+        status=purchase.status,
+        customer_first_name=recorded.customer.first_name if recorded.customer else None,
         lines=[
             schemas.PurchaseLineOut(
                 line_no=line.line_no,
@@ -353,10 +343,10 @@ async def purchase_out(
                 line_total=f"{Decimal(line.line_total):.2f}",
                 refunded_quantity=f"{Decimal(line.refunded_quantity):f}",
             )
-            for line in lines
+            for line in recorded.lines
         ],
-        vouchers=sorted(codes),
-        replay=replay,
+        vouchers=recorded.voucher_codes,
+        replay=recorded.replay,
     )
 
 
@@ -384,7 +374,7 @@ async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> 
         raise reversed_error(language) from error
     except (CardMistyped, CardNotFound, CardNotUsable) as error:
         raise card_error(error, language) from error
-    return await purchase_out(recorded.purchase, recorded.lines, store, recorded.replay)
+    return purchase_out(recorded, store)
 
 
 @router.post("/purchases/{purchase_id}/refund", response_model=schemas.RefundOut, summary="Refund")
