@@ -25,14 +25,13 @@ from channels.viber.responder import ViberResponder
 from channels.webchat import api as webchat_api
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
-from loyalty import media
+from loyalty import media, pos_page
 from loyalty.api import pos
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
 from loyalty.log_redaction import install_redaction
 from loyalty.settings import Settings, get_settings
-from loyalty.till import page as till_page
 
 log = logging.getLogger(__name__)
 VIBER_WEBHOOK_DELAY_SECONDS = 2.0
@@ -112,7 +111,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(media.router)
     app.include_router(pos.router)
     app.include_router(vouchers_api.router)
-    app.include_router(till_page.router)
+    app.include_router(pos_page.router)
     app.add_exception_handler(ApiError, api_error_handler)
     return app
 

@@ -1,0 +1,486 @@
+// The cashier's page: a thin client of /api/v1/pos. Its fixed texts come from the server
+// (the JSON island "labels"); everything else the API says is already in the right language.
+(function () {
+  "use strict";
+
+  const KEY_STORAGE = "loyalty.pos.key";
+  const L = JSON.parse(document.getElementById("labels").textContent);
+  const $ = (id) => document.getElementById(id);
+  const say = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? values[name] : all));
+  const acceptLanguage = [...new Set([navigator.language, ...(navigator.languages || [])])]
+    .filter(Boolean)
+    .join(",");
+  const dateLocale = document.documentElement.lang || navigator.language;
+  const message = $("message");
+
+  let apiKey = null;
+  let currency = "";
+  let card = null; // the card scanned for this receipt: the API ties vouchers to its customer
+  let shown = null; // what the result panel shows: {kind, customer, vouchers, hints}
+  let scans = 0; // only the answer to the latest scan is shown
+  let stream = null;
+
+  // ---- talking to the API -------------------------------------------------------------------
+
+  function detailOf(data, status) {
+    if (data && typeof data.detail === "string") return data.detail;
+    if (data && Array.isArray(data.detail)) {
+      return data.detail.map((problem) => problem.msg).filter(Boolean).join("; ");
+    }
+    return status ? `${L.network_error} (${status})` : L.network_error;
+  }
+
+  async function api(method, path, body) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        cache: "no-store",
+        headers: {
+          Authorization: "Bearer " + apiKey,
+          "Accept-Language": acceptLanguage,
+          ...(body ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (error) {
+      return { ok: false, status: 0, detail: L.network_error, data: {} };
+    }
+    const data = await response.json().catch(() => ({}));
+    const detail = response.ok ? "" : detailOf(data, response.status);
+    if (response.status === 401) signOut(detail);
+    return { ok: response.ok, status: response.status, detail, data };
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  // tone: "ok" or "error"; a big message is the outcome the cashier must not miss.
+  function showMessage(text, tone, big) {
+    message.textContent = text || "";
+    message.className = "message message--" + (tone || "error") + (big ? " message--big" : "");
+    message.hidden = !text;
+  }
+
+  function messageOnSignIn() {
+    $("sign-in").insertBefore(message, $("key").previousElementSibling);
+  }
+
+  const clearMessage = () => showMessage("", "ok");
+
+  // ---- signing in and out -------------------------------------------------------------------
+
+  function signOut(reason) {
+    apiKey = null;
+    sessionStorage.removeItem(KEY_STORAGE);
+    stopCamera();
+    forgetCustomer();
+    $("work").hidden = true;
+    $("sign-out").hidden = true;
+    $("store").textContent = "";
+    $("sign-in").hidden = false;
+    messageOnSignIn();
+    showMessage(reason, "error");
+    $("key").focus();
+  }
+
+  async function signIn(key) {
+    if (!key) return;
+    apiKey = key;
+    const button = $("sign-in-button");
+    button.disabled = true;
+    const { ok, status, detail, data } = await api("GET", "/api/v1/pos/me");
+    button.disabled = false;
+    if (status === 401) return; // api() is back on the sign-in form, with the reason
+    if (!ok) {
+      apiKey = null;
+      sessionStorage.removeItem(KEY_STORAGE);
+      showMessage(detail, "error");
+      return;
+    }
+    sessionStorage.setItem(KEY_STORAGE, key);
+    currency = data.store ? data.store.currency : "";
+    $("currency").textContent = currency;
+    $("store").textContent = [data.store && data.store.name, data.till].filter(Boolean).join(" · ");
+    $("sign-in").hidden = true;
+    $("work").hidden = false;
+    $("sign-out").hidden = false;
+    $("scan-form").after(message);
+    clearMessage();
+    showIdle();
+    focusScan();
+  }
+
+  // ---- the receipt --------------------------------------------------------------------------
+
+  function newReceipt() {
+    const stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 14);
+    const random = Math.floor(Math.random() * 46656).toString(36).toUpperCase().padStart(3, "0");
+    $("receipt").value = `POS-${stamp}-${random}`;
+    $("total").value = "";
+    $("total").classList.remove("is-invalid");
+  }
+
+  function basketTotal() {
+    const total = $("total").value.replace(/\s/g, "").replace(",", ".");
+    return /^\d{1,10}(\.\d{1,2})?$/.test(total) ? total : null;
+  }
+
+  // The till does not send its lines here: the whole basket is one line of the given total.
+  function basket() {
+    const total = basketTotal();
+    if (total === null) {
+      $("total").classList.add("is-invalid");
+      showMessage(L.enter_total, "error");
+      $("total").focus();
+      return null;
+    }
+    $("total").classList.remove("is-invalid");
+    const body = {
+      total,
+      lines: [
+        { sku: "BASKET", category_path: [], quantity: "1", unit_price: total, line_total: total },
+      ],
+    };
+    if (card) body.card = card.number;
+    return body;
+  }
+
+  const money = (amount) => (currency ? `${amount} ${currency}` : amount);
+
+  function formatDate(iso) {
+    const date = new Date(iso);
+    try {
+      return date.toLocaleDateString(dateLocale, { day: "numeric", month: "long", year: "numeric" });
+    } catch (error) {
+      return date.toLocaleDateString();
+    }
+  }
+
+  // ---- scanning -----------------------------------------------------------------------------
+
+  function focusScan() {
+    if (!$("work").hidden) $("scan").focus();
+  }
+
+  async function scan(raw) {
+    const code = (raw || "").trim();
+    $("scan").value = "";
+    focusScan();
+    if (!code) return;
+    const ticket = ++scans;
+    $("scan-form").setAttribute("aria-busy", "true");
+    const { ok, status, detail, data } = await api(
+      "GET",
+      "/api/v1/pos/cards/" + encodeURIComponent(code),
+    );
+    if (ticket !== scans) return; // a newer scan is on its way
+    $("scan-form").removeAttribute("aria-busy");
+    if (status === 401) return;
+    if (!ok) {
+      // Never leave the previous customer on screen after a failed scan.
+      forgetCustomer();
+      showIdle();
+      showMessage(detail, "error");
+      return;
+    }
+    clearMessage();
+    if (data.kind === "card") {
+      if (!card || card.number !== data.card.number) newReceipt();
+      card = data.card;
+    } else if (!card && !$("receipt").value) {
+      newReceipt();
+    }
+    // A voucher scanned after a card keeps that card: a personal voucher needs its owner's card.
+    shown = {
+      kind: data.kind,
+      customer: data.customer,
+      vouchers: data.vouchers || [],
+      hints: data.hints || [],
+    };
+    render();
+  }
+
+  function forgetCustomer() {
+    card = null;
+    shown = null;
+    $("receipt").value = "";
+    $("total").value = "";
+  }
+
+  function showIdle() {
+    $("result").hidden = true;
+    $("idle").hidden = false;
+  }
+
+  // ---- the result panel ---------------------------------------------------------------------
+
+  function render() {
+    $("idle").hidden = true;
+    $("result").hidden = false;
+    const customer = shown.customer;
+    $("name").textContent = customer ? customer.first_name || "—" : L.voucher;
+    $("card-line").hidden = !card;
+    $("card-number").textContent = card ? card.number_for_reading : "";
+    $("since-line").hidden = !customer;
+    $("since-line").textContent = customer
+      ? say(L.customer_since, { date: formatDate(customer.customer_since) })
+      : "";
+    $("bearer-line").hidden = Boolean(customer) || shown.kind !== "voucher";
+    $("hints").replaceChildren(
+      ...shown.hints.map((hint) => element("li", "hint", hint.text)),
+    );
+    $("vouchers-title").textContent = shown.kind === "voucher" ? L.voucher : L.vouchers;
+    renderVouchers();
+  }
+
+  function renderVouchers() {
+    const list = $("vouchers");
+    if (!shown.vouchers.length) {
+      list.replaceChildren(element("li", "empty", L.no_vouchers));
+      return;
+    }
+    list.replaceChildren(...shown.vouchers.map(voucherItem));
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function voucherItem(voucher) {
+    const item = element("li", "voucher");
+    item.dataset.code = voucher.code;
+    const body = element("div", "voucher__body");
+    const head = element("div", "voucher__head");
+    head.append(
+      element("span", "voucher__value", voucher.value_text),
+      element("span", "voucher__code", voucher.code_for_reading),
+    );
+    body.append(
+      head,
+      element("div", "voucher__title", voucher.title),
+      element("div", "voucher__valid", say(L.valid_until, { date: formatDate(voucher.valid_until) })),
+    );
+    if (voucher.conditions.length) {
+      const conditions = element("ul", "voucher__conditions");
+      conditions.append(...voucher.conditions.map((text) => element("li", "", text)));
+      body.append(conditions);
+    }
+    const actions = element("div", "voucher__actions");
+    const check = button(L.check, "button");
+    const redeem = button(L.redeem, "button button--primary");
+    check.addEventListener("click", () => checkVoucher(voucher, item));
+    redeem.addEventListener("click", () => redeemVoucher(voucher, item));
+    actions.append(check, redeem);
+    item.append(body, actions);
+    return item;
+  }
+
+  function button(label, className) {
+    const node = element("button", className, label);
+    node.type = "button";
+    return node;
+  }
+
+  function setBusy(item, busy) {
+    for (const control of item.querySelectorAll("button")) control.disabled = busy;
+    item.classList.toggle("is-busy", busy);
+  }
+
+  function mark(item, verdict) {
+    item.classList.remove("voucher--applies", "voucher--refused");
+    if (verdict) item.classList.add("voucher--" + verdict);
+  }
+
+  async function checkVoucher(voucher, item) {
+    const body = basket();
+    if (!body) return;
+    setBusy(item, true);
+    const path = `/api/v1/pos/vouchers/${encodeURIComponent(voucher.code)}/validate`;
+    const { ok, status, detail, data } = await api("POST", path, body);
+    setBusy(item, false);
+    if (status === 401) return;
+    if (!ok) {
+      mark(item, "refused");
+      showMessage(detail, "error");
+    } else if (data.applies) {
+      mark(item, "applies");
+      showMessage(say(L.applies, { discount: money(data.discount) }), "ok");
+    } else {
+      mark(item, "refused");
+      showMessage(data.reason, "error");
+    }
+    focusScan();
+  }
+
+  async function redeemVoucher(voucher, item) {
+    const body = basket();
+    if (!body) return;
+    if (!$("receipt").value.trim()) newReceiptId();
+    body.receipt_id = $("receipt").value.trim();
+    setBusy(item, true);
+    const path = `/api/v1/pos/vouchers/${encodeURIComponent(voucher.code)}/redeem`;
+    const { ok, status, detail, data } = await api("POST", path, body);
+    if (status === 401) return;
+    if (!ok) {
+      setBusy(item, false);
+      mark(item, "refused");
+      showMessage(detail, "error");
+      focusScan();
+      return;
+    }
+    showMessage(say(L.redeemed, { discount: money(data.discount) }), "ok", true);
+    shown.vouchers = shown.vouchers.filter((v) => v.code !== voucher.code);
+    renderVouchers();
+    focusScan();
+  }
+
+  function newReceiptId() {
+    const total = $("total").value;
+    newReceipt();
+    $("total").value = total;
+  }
+
+  // ---- the camera ---------------------------------------------------------------------------
+
+  function cameraPossible() {
+    return (
+      "BarcodeDetector" in window &&
+      Boolean(navigator.mediaDevices) &&
+      typeof navigator.mediaDevices.getUserMedia === "function"
+    );
+  }
+
+  async function startCamera() {
+    let detector;
+    try {
+      detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "environment" },
+        audio: false,
+      });
+    } catch (error) {
+      stopCamera();
+      showMessage(L.camera_failed, "error");
+      return;
+    }
+    const session = stream;
+    const video = $("preview");
+    video.srcObject = stream;
+    video.play().catch(() => {});
+    $("camera-box").hidden = false;
+    $("camera").textContent = L.stop_camera;
+    $("camera").setAttribute("aria-pressed", "true");
+    const look = async () => {
+      if (stream !== session) return;
+      const codes = await detector.detect(video).catch(() => []);
+      if (stream !== session) return;
+      const found = codes.find((code) => code.rawValue);
+      if (found) {
+        stopCamera();
+        scan(found.rawValue);
+        return;
+      }
+      setTimeout(look, 150);
+    };
+    look();
+  }
+
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+    stream = null;
+    $("preview").srcObject = null;
+    $("camera-box").hidden = true;
+    $("camera").textContent = L.camera;
+    $("camera").setAttribute("aria-pressed", "false");
+  }
+
+  if (cameraPossible()) {
+    $("camera").hidden = false;
+    $("camera").addEventListener("click", () => (stream ? stopCamera() : startCamera()));
+    if (typeof window.BarcodeDetector.getSupportedFormats === "function") {
+      window.BarcodeDetector.getSupportedFormats()
+        .then((formats) => {
+          if (!formats.includes("qr_code")) $("camera").hidden = true;
+        })
+        .catch(() => {});
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) stopCamera();
+    });
+  }
+
+  // ---- wiring -------------------------------------------------------------------------------
+
+  $("sign-in").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("key").value.trim();
+    $("key").value = "";
+    signIn(key);
+  });
+  $("sign-out").addEventListener("click", () => signOut(""));
+  $("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    scan($("scan").value);
+  });
+  $("new-receipt").addEventListener("click", () => {
+    forgetCustomer();
+    clearMessage();
+    showIdle();
+    focusScan();
+  });
+  $("total").addEventListener("input", () => {
+    $("total").classList.remove("is-invalid");
+    for (const item of document.querySelectorAll(".voucher")) mark(item, null);
+  });
+
+  // A keyboard-wedge scanner types wherever the focus is. In the basket total (never scanned
+  // itself, unlike a receipt barcode), a quick burst of keys ended by Enter is a scan, not
+  // typing: it is taken out of the field and scanned.
+  const SCANNER_GAP_MS = 40;
+  const SCANNER_MIN_KEYS = 4;
+  function watchForScanner(field) {
+    let before = "";
+    let keys = 0;
+    let last = 0;
+    field.addEventListener("keydown", (event) => {
+      const now = performance.now();
+      if (event.key === "Enter") {
+        if (keys >= SCANNER_MIN_KEYS && now - last < 10 * SCANNER_GAP_MS) {
+          event.preventDefault();
+          const typed = field.value;
+          const code = typed.startsWith(before) ? typed.slice(before.length) : typed;
+          field.value = typed.startsWith(before) ? before : "";
+          scan(code);
+        }
+        keys = 0;
+        return;
+      }
+      if (event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (now - last > SCANNER_GAP_MS) {
+        before = field.value;
+        keys = 0;
+      }
+      keys += 1;
+      last = now;
+    });
+  }
+  watchForScanner($("total"));
+
+  // When the focus is on no field (say, on a button just clicked), send keystrokes to the
+  // scan field.
+  document.addEventListener("keydown", (event) => {
+    if ($("work").hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+    if (event.key.length === 1 && event.key !== " ") $("scan").focus();
+  });
+
+  messageOnSignIn();
+  const remembered = sessionStorage.getItem(KEY_STORAGE);
+  if (remembered) signIn(remembered);
+  else signOut("");
+})();
