@@ -120,7 +120,7 @@ async def test_a_viber_customer_gets_the_voucher_picture_by_a_signed_url(stack):
     identity = await ChannelIdentity.get(channel="viber", external_id=chat.user_id)
     card = await Card.get(customer_id=identity.customer_id)
     marketer = await new_key(Role.MARKETER)
-    before = len(chat.sent())
+    before = len(stack.viber.calls)
 
     response = await stack.client.post(
         "/api/v1/vouchers", json=issue_body(card), headers=bearer(marketer)

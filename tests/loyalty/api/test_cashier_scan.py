@@ -30,7 +30,7 @@ async def test_a_card_scan_shows_name_status_since_vouchers_and_a_hint(stack):
     (listed,) = body["vouchers"]
     assert listed["code"] == voucher.code and listed["title"] == "−50 UAH"
     assert listed["value"] == "50.00" and listed["valid_until"] and listed["uses_left"] == 1
-    assert listed["conditions"] == [t("en", "Minimum basket {amount}", amount="200.00 UAH")]
+    assert listed["conditions"] == [t("uk", "Minimum basket {amount}", amount="200.00 UAH")]
     assert "first_purchase" in [hint["code"] for hint in body["hints"]]
     customer = await Customer.get(id=card.customer_id)
     assert customer.phone.lstrip("+") not in response.text  # nothing more personal than needed
