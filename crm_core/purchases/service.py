@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
@@ -30,6 +30,7 @@ from crm_core.vouchers.service import (
 )
 
 CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
 ZERO = Decimal("0.00")
 
 
@@ -107,8 +108,10 @@ def _fingerprint(data: object) -> str:
 def check_totals(purchase: PurchaseIn) -> None:
     """Line totals, the receipt total and the payments must add up to the cent."""
     for number, line in enumerate(purchase.lines, start=1):
-        expected = (line.quantity * line.unit_price - line.discount).quantize(CENT)
-        if expected != line.line_total.quantize(CENT):
+        exact = line.quantity * line.unit_price - line.discount
+        expected = exact.quantize(CENT, ROUND_HALF_UP)
+        # Rounded to the cent: a half cent (0.5 kg at 12.25) may go either way, as tills differ.
+        if abs(exact - line.line_total) > HALF_CENT:
             raise PurchaseRejected(
                 Problem.LINE_TOTAL,
                 line=str(number),
@@ -281,7 +284,19 @@ async def refund_purchase(
         if previous is not None:
             if previous.fingerprint != fingerprint:
                 raise PurchaseRejected(Problem.REFUND_REUSED, refund_id=refund_id)
-            return Refunded(purchase, previous, [], replay=True)
+            # The vouchers this refund gave back were cancelled at the refund's own time.
+            returned = (
+                await VoucherRedemption.filter(
+                    store_id=store.id,
+                    receipt_id=purchase.receipt_id,
+                    cancelled_at=previous.created_at,
+                )
+                .using_db(connection)
+                .select_related("voucher")
+                .order_by("id")
+            )
+            codes = [r.voucher.code for r in returned]  # type: ignore[attr-defined]
+            return Refunded(purchase, previous, codes, replay=True)
         stored = {
             item.line_no: item
             for item in await PurchaseLine.filter(purchase_id=purchase.id)

@@ -29,8 +29,12 @@ def check_character(body: str) -> str:
 
 
 def new_voucher_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
-    return body + check_character(body)
+    """A fresh code; never all digits, so a scanner's input is never mistaken for a card."""
+    while True:
+        body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+        code = body + check_character(body)
+        if not code.isdigit():
+            return code
 
 
 def normalize_voucher_input(raw: str) -> str:

@@ -268,6 +268,7 @@ async def reverse_redemptions(
         )
         .using_db(connection)
         .select_related("voucher")
+        .order_by("id")
     )
     for redemption in redemptions:
         if remaining is not None and discount_for(redemption.voucher, remaining).applies:
