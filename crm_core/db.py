@@ -19,6 +19,10 @@ MODEL_MODULES = [
     "crm_core.catalogue.models",
     "crm_core.purchases.models",
     "crm_core.vouchers.models",
+    "crm_core.profiles.models",
+    "crm_core.events.models",
+    "crm_core.metrics.models",
+    "crm_core.segments.models",
 ]
 
 

@@ -24,6 +24,10 @@ class Customer(models.Model):
     unconfirmed_phone = fields.CharField(max_length=20, null=True)
     language = fields.CharField(max_length=8)
     timezone = fields.CharField(max_length=64)
+    # Optional demographics the customer gives (survey, profile edit) or a retailer imports.
+    birth_date = fields.DateField(null=True)
+    gender = fields.CharField(max_length=16, null=True)
+    city = fields.CharField(max_length=64, null=True)
     # Mirror of the newest marketing Consent row, written in the same transaction:
     # audiences and menus read one column instead of searching the consent log.
     marketing_consent = fields.BooleanField()
