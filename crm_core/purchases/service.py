@@ -16,6 +16,7 @@ from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, fin
 from crm_core.cards.models import Card
 from crm_core.catalogue.service import ProductSeen, ensure_products
 from crm_core.customers.models import Customer
+from crm_core.metrics.service import LineFigures, RefundedLine, apply_purchase, apply_refund
 from crm_core.purchases.models import Purchase, PurchaseLine, PurchaseStatus, Refund
 from crm_core.stores.models import Store
 from crm_core.vouchers.models import VoucherRedemption
@@ -237,6 +238,16 @@ async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetim
             for number, line in enumerate(data.lines, start=1)
         ]
         await PurchaseLine.bulk_create(lines, using_db=connection)
+        if customer_id is not None:
+            # The customer's metrics move with the receipt, in its transaction.
+            await apply_purchase(
+                customer_id,
+                data.purchased_at,
+                data.total,
+                [LineFigures(line.category_id, line.line_total, line.quantity) for line in lines],
+                now,
+                connection,
+            )
     return Recorded(
         purchase,
         lines,
@@ -314,6 +325,7 @@ async def refund_purchase(
             wanted[item.line_no] = wanted.get(item.line_no, Decimal(0)) + item.quantity
         amount = ZERO
         refunded_lines = []
+        metric_lines: list[RefundedLine] = []
         for line_no, quantity in sorted(wanted.items()):
             line = stored[line_no]
             left = line.quantity - line.refunded_quantity
@@ -321,10 +333,22 @@ async def refund_purchase(
                 continue
             if quantity > left:
                 raise PurchaseRejected(Problem.TOO_MUCH, line=str(line_no), left=str(left))
-            before = (line.line_total * line.refunded_quantity / line.quantity).quantize(CENT)
+            # Half up, the same rounding the metrics use to rebuild refunded shares.
+            before = (line.line_total * line.refunded_quantity / line.quantity).quantize(
+                CENT, ROUND_HALF_UP
+            )
             after = (
                 line.line_total * (line.refunded_quantity + quantity) / line.quantity
-            ).quantize(CENT)
+            ).quantize(CENT, ROUND_HALF_UP)
+            metric_lines.append(
+                RefundedLine(
+                    line.category_id,
+                    line.line_total,
+                    line.quantity,
+                    line.refunded_quantity,
+                    line.refunded_quantity + quantity,
+                )
+            )
             amount += after - before
             line.refunded_quantity += quantity
             await (
@@ -356,6 +380,15 @@ async def refund_purchase(
             created_at=now,
             using_db=connection,
         )
+        if purchase.customer_id is not None:
+            await apply_refund(
+                purchase.customer_id,
+                amount,
+                metric_lines,
+                everything,
+                now,
+                connection,
+            )
         remaining = None if everything else _remaining_basket(purchase, stored.values())
         reversal = await reverse_redemptions(
             store.id, purchase.receipt_id, remaining, now, connection
