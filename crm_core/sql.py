@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 
 def connection_of(connection: BaseDBAsyncClient | None = None) -> BaseDBAsyncClient:
@@ -42,6 +43,12 @@ class Dialect:
     def number(self, expr: str) -> str:
         """A decimal column comparable with a numeric parameter."""
         return expr if self.postgres else f"CAST({expr} AS REAL)"
+
+    def floor_int(self, expr: str) -> str:
+        """Round down to an integer (CAST rounds on PostgreSQL, truncates on SQLite)."""
+        if self.postgres:
+            return f"CAST(FLOOR({expr}) AS INTEGER)"
+        return f"CAST({expr} AS INTEGER)"
 
     def days_between(self, earlier: str, later: str) -> str:
         """Fractional days from one timestamp to another."""
@@ -97,3 +104,19 @@ async def execute(
     """Run a statement; the number of rows it touched."""
     count, _ = await connection_of(connection).execute_query(sql, list(values))
     return count
+
+
+class _Joined:
+    def __init__(self, connection: BaseDBAsyncClient) -> None:
+        self.connection = connection
+
+    async def __aenter__(self) -> BaseDBAsyncClient:
+        return self.connection
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def transaction(connection: BaseDBAsyncClient | None = None) -> Any:
+    """A new transaction, or the caller's own when it passes its connection."""
+    return in_transaction() if connection is None else _Joined(connection)

@@ -32,6 +32,11 @@ def in_category(path: str | None, ancestor: str) -> bool:
     return path == ancestor or path.startswith(ancestor + PATH_SEPARATOR)
 
 
+async def top_level_categories(limit: int) -> list[Category]:
+    """The first categories without a parent, by name: what a customer can pick from."""
+    return await Category.filter(parent_id__isnull=True).order_by("name", "id").limit(limit)
+
+
 async def ensure_categories(
     paths: Iterable[str], connection: BaseDBAsyncClient | None = None
 ) -> dict[str, Category]:

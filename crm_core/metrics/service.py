@@ -15,11 +15,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from crm_core.metrics.lifecycle import DEFAULT_POLICY, LifecyclePolicy, stage_for, stage_sql
 from crm_core.metrics.models import Stage
-from crm_core.sql import Params, dialect_of, execute, fetch
+from crm_core.metrics.rfm import recompute_rfm
+from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
 
 def to_minor(amount: Decimal) -> int:
@@ -283,7 +283,7 @@ async def recompute_customers(
     For everyone (None) or the given customers (after an import). Stage changes found on
     the way are recorded like any other.
     """
-    async with in_transaction() if connection is None else _nullcontext(connection) as db:
+    async with transaction(connection) as db:
         dialect = dialect_of(db)
 
         def scope(params: Params, column: str) -> str:
@@ -372,7 +372,7 @@ async def recompute_lifecycle(
 
     Returns how many customers changed stage.
     """
-    async with in_transaction() if connection is None else _nullcontext(connection) as db:
+    async with transaction(connection) as db:
         dialect = dialect_of(db)
         params = Params(dialect)
         select = (
@@ -401,12 +401,15 @@ async def recompute_lifecycle(
     return changed
 
 
-class _nullcontext:
-    def __init__(self, connection: BaseDBAsyncClient) -> None:
-        self.connection = connection
+async def recompute_everything(now: datetime, policy: LifecyclePolicy = DEFAULT_POLICY) -> None:
+    """Metrics, lifecycle and RFM for every customer, from the stored history (after a bulk
+    load, or to repair): the nightly job needs only `recompute_lifecycle` and RFM."""
+    await recompute_customers(now, None, policy)
+    await recompute_rfm(now)
 
-    async def __aenter__(self) -> BaseDBAsyncClient:
-        return self.connection
 
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+async def nightly_refresh(now: datetime, policy: LifecyclePolicy = DEFAULT_POLICY) -> int:
+    """What time alone changes: lifecycle stages (lapsing, lost) and RFM quintiles."""
+    changed = await recompute_lifecycle(now, policy)
+    await recompute_rfm(now)
+    return changed

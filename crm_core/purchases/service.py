@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -210,7 +210,8 @@ async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetim
             store_id=store.id,
             till=data.till,
             receipt_id=data.receipt_id,
-            purchased_at=data.purchased_at,
+            # Stored in UTC: hand-written SQL compares timestamps as text on SQLite.
+            purchased_at=data.purchased_at.astimezone(UTC),
             customer_id=customer_id,
             card_id=card.id if card else None,
             currency=store.currency,
@@ -242,7 +243,7 @@ async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetim
             # The customer's metrics move with the receipt, in its transaction.
             await apply_purchase(
                 customer_id,
-                data.purchased_at,
+                data.purchased_at.astimezone(UTC),
                 data.total,
                 [LineFigures(line.category_id, line.line_total, line.quantity) for line in lines],
                 now,

@@ -15,6 +15,8 @@ from crm_core.consents.service import has_consent, record_consent
 from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.customers.service import customer_with_phone
 from crm_core.customers.validation import timezone_for_phone
+from crm_core.events.models import EventKind
+from crm_core.events.service import record_event
 
 REGISTERED_STATE = "registered"
 ERASED_CARD_REASON = "erased"
@@ -38,30 +40,44 @@ class NewCustomer:
     consent_text_version: str
 
 
-async def link_identity(identity: ChannelIdentity, customer: Customer) -> Registration | None:
-    """Attach a channel identity to an existing customer; None if they have no active card."""
+async def link_identity(
+    identity: ChannelIdentity, customer: Customer, now: datetime
+) -> Registration | None:
+    """Attach a channel identity to an existing customer; None if they have no active card.
+
+    A customer who had no chat yet (an imported plastic card) registers in the bot now.
+    """
     card = await active_card_of(customer.id)
     if card is None:
         return None
+    first_chat = not await (
+        ChannelIdentity.filter(customer_id=customer.id).exclude(id=identity.id).exists()
+    )
     identity.customer_id = customer.id
     identity.state = REGISTERED_STATE
     identity.state_data = {}
     await ChannelIdentity.filter(id=identity.id).update(
         customer_id=customer.id, state=REGISTERED_STATE, state_data={}
     )
+    if first_chat:
+        await record_event(
+            customer.id, EventKind.REGISTERED, now, identity.channel, {"existing_customer": True}
+        )
     return Registration(customer=customer, card=card, linked_existing=True)
 
 
-async def link_by_confirmed_phone(identity: ChannelIdentity, phone: str) -> Registration | None:
+async def link_by_confirmed_phone(
+    identity: ChannelIdentity, phone: str, now: datetime
+) -> Registration | None:
     """The same confirmed phone from another channel joins that customer: no second card."""
     customer = await customer_with_phone(phone)
     if customer is None:
         return None
-    return await link_identity(identity, customer)
+    return await link_identity(identity, customer, now)
 
 
 async def link_existing_card(
-    identity: ChannelIdentity, number: str, phone: str
+    identity: ChannelIdentity, number: str, phone: str, now: datetime
 ) -> Registration | None:
     """Join the customer of an existing (e.g. imported plastic) card if the phone is theirs."""
     card = (
@@ -74,7 +90,7 @@ async def link_existing_card(
     customer: Customer = card.customer  # type: ignore[assignment]
     if customer.erased_at is not None or customer.phone != phone:
         return None
-    return await link_identity(identity, customer)
+    return await link_identity(identity, customer, now)
 
 
 async def register_customer(
@@ -84,9 +100,12 @@ async def register_customer(
     card_policy: CardNumberPolicy,
     now: datetime,
 ) -> Registration:
-    """Create the customer, their consent record and card, and attach the identity; atomically."""
+    """Create the customer, their consent record and card, and attach the identity; atomically.
+
+    The `registered` event is written in the same transaction, with the channel.
+    """
     if new.phone_confirmed:
-        linked = await link_by_confirmed_phone(identity, new.phone)
+        linked = await link_by_confirmed_phone(identity, new.phone, now)
         if linked is not None:
             return linked
     try:
@@ -116,9 +135,14 @@ async def register_customer(
                 .using_db(connection)
                 .update(customer_id=customer.id, state=REGISTERED_STATE, state_data={})
             )
+            await record_event(
+                customer.id, EventKind.REGISTERED, now, identity.channel, connection=connection
+            )
     except IntegrityError:
         # The same confirmed phone registered concurrently on another channel: join it.
-        linked = await link_by_confirmed_phone(identity, new.phone) if new.phone_confirmed else None
+        linked = (
+            await link_by_confirmed_phone(identity, new.phone, now) if new.phone_confirmed else None
+        )
         if linked is None:
             raise
         return linked
@@ -131,10 +155,15 @@ async def register_customer(
 async def withdraw_marketing(
     customer: Customer, channel: str, text_version: str, now: datetime
 ) -> bool:
-    """Record an opt-out at once; False when there was nothing to withdraw."""
+    """Record an opt-out at once, and the `opted_out` event; False when there was nothing to
+    withdraw."""
     if not await has_consent(customer.id, ConsentPurpose.MARKETING):
         return False
-    await record_consent(customer.id, ConsentPurpose.MARKETING, False, channel, text_version, now)
+    async with in_transaction() as connection:
+        await record_consent(
+            customer.id, ConsentPurpose.MARKETING, False, channel, text_version, now, connection
+        )
+        await record_event(customer.id, EventKind.OPTED_OUT, now, channel, connection=connection)
     customer.marketing_consent = False
     return True
 
