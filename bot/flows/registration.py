@@ -176,7 +176,9 @@ class RegistrationFlow(Flow):
             ]
         existing_card = turn.identity.state_data.get("existing_card")
         if existing_card and confirmed:
-            linked = await link_existing_card(turn.identity, existing_card, phone)
+            linked = await link_existing_card(
+                turn.identity, existing_card, phone, self.config.clock()
+            )
             if linked is not None:
                 turn.customer = linked.customer
                 return [
@@ -184,7 +186,7 @@ class RegistrationFlow(Flow):
                     await self._card_reply(turn, linked.card),
                 ]
         if confirmed:
-            linked = await link_by_confirmed_phone(turn.identity, phone)
+            linked = await link_by_confirmed_phone(turn.identity, phone, self.config.clock())
             if linked is not None:
                 turn.customer = linked.customer
                 return [

@@ -15,6 +15,8 @@ from bot.events import QrImage, Reply
 from bot.i18n import translations
 from bot.voucher_texts import voucher_conditions, voucher_value_text
 from crm_core.customers.models import Customer
+from crm_core.events.models import EventKind
+from crm_core.events.service import record_event
 from crm_core.vouchers.codes import format_voucher_code
 from crm_core.vouchers.models import Voucher
 from crm_core.vouchers.service import usable_vouchers_of, voucher_image_token
@@ -28,11 +30,19 @@ class VoucherFlow(Flow):
         """The customer's vouchers, each with its QR code and conditions."""
         if turn.customer is None:
             return [Reply(turn._("You don't have a card yet."))] + await self._start_or_prompt(turn)
-        vouchers = await usable_vouchers_of(turn.customer.id, self.config.clock())
+        now = self.config.clock()
+        vouchers = await usable_vouchers_of(turn.customer.id, now)
+        shown = vouchers[:MAX_VOUCHERS_SHOWN]
+        await record_event(
+            turn.customer.id,
+            EventKind.OPENED_OFFER,
+            now,
+            turn.inbound.channel,
+            {"vouchers": [voucher.id for voucher in shown]},
+        )
         menu = await self._menu(turn)
         if not vouchers:
             return [Reply(turn._("You have no active vouchers right now."), menu=menu)]
-        shown = vouchers[:MAX_VOUCHERS_SHOWN]
         replies = [self.voucher_reply(turn.customer, voucher) for voucher in shown]
         return [*replies[:-1], replace(replies[-1], menu=menu)]
 
