@@ -22,6 +22,10 @@ AWAITING_PHONE = "awaiting_phone"
 AWAITING_CONSENT = "awaiting_consent"
 AWAITING_CARD_NUMBER = "awaiting_card_number"
 REGISTERED = "registered"
+# The optional survey right after registration; the customer is registered meanwhile.
+SURVEY_CATEGORIES = "survey_categories"
+SURVEY_BIRTHDAY = "survey_birthday"
+SURVEY_STATES = frozenset({SURVEY_CATEGORIES, SURVEY_BIRTHDAY})
 
 # Button payloads (Viber and the web chat send them back as text).
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
@@ -29,6 +33,9 @@ HAVE_CARD = "have_card"
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
 LANGUAGE_PREFIX = "lang:"
+SURVEY_PREFIX = "survey:"  # every survey button; any other button ends the survey
+SURVEY_CATEGORY_PREFIX = SURVEY_PREFIX + "cat:"  # + the category's id
+SURVEY_DONE, SURVEY_SKIP = SURVEY_PREFIX + "done", SURVEY_PREFIX + "skip"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""The one conversation every channel runs: registration, card, vouchers, language, opt-out,
-erasure.
+"""The one conversation every channel runs: registration, the optional survey, card, vouchers,
+language, opt-out, erasure.
 
 State is kept on the channel identity in the database, so any web process can take the next
 message and a restart resumes where the user was.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from bot.conversation import (
     AWAITING_CARD_NUMBER,
@@ -23,6 +25,13 @@ from bot.conversation import (
     REGISTERED,
     STOP_NO,
     STOP_YES,
+    SURVEY_BIRTHDAY,
+    SURVEY_CATEGORIES,
+    SURVEY_CATEGORY_PREFIX,
+    SURVEY_DONE,
+    SURVEY_PREFIX,
+    SURVEY_SKIP,
+    SURVEY_STATES,
     BotConfig,
     Handler,
     Turn,
@@ -31,17 +40,20 @@ from bot.events import Button, Inbound, InboundKind, Reply
 from bot.flows.account import AccountFlow
 from bot.flows.card import CardFlow
 from bot.flows.registration import RegistrationFlow
+from bot.flows.survey import SurveyFlow
 from bot.flows.vouchers import VoucherFlow
-from bot.i18n import pick_language, translations
+from bot.i18n import LANGUAGES, pick_language, translations
 from crm_core.customers.service import (
     save_state,
     touch_identity,
 )
+from crm_core.events.models import EventKind
+from crm_core.events.service import record_event
 
 __all__ = ["MARKETING_CONSENT_TEXT_VERSION", "BotConfig", "ConversationEngine"]
 
 
-class ConversationEngine(RegistrationFlow, CardFlow, AccountFlow, VoucherFlow):
+class ConversationEngine(RegistrationFlow, SurveyFlow, CardFlow, AccountFlow, VoucherFlow):
     def __init__(self, config: BotConfig) -> None:
         self.config = config
 
@@ -53,7 +65,7 @@ class ConversationEngine(RegistrationFlow, CardFlow, AccountFlow, VoucherFlow):
         identity, customer = await touch_identity(
             inbound.channel, inbound.external_id, inbound.chat_id, language, now
         )
-        if customer is None and identity.state == REGISTERED:
+        if customer is None and (identity.state == REGISTERED or identity.state in SURVEY_STATES):
             # The customer was erased elsewhere: start over as a stranger.
             await save_state(identity, NEW, {})
         turn = Turn(inbound=inbound, identity=identity, customer=customer)
@@ -73,6 +85,7 @@ class ConversationEngine(RegistrationFlow, CardFlow, AccountFlow, VoucherFlow):
     async def _route(self, turn: Turn) -> list[Reply]:
         inbound = turn.inbound
         if inbound.kind is InboundKind.START:
+            await self._end_survey_quietly(turn)
             return await self._start(turn)
         if inbound.kind is InboundKind.RESUME:
             return await self._resume(turn)
@@ -89,12 +102,47 @@ class ConversationEngine(RegistrationFlow, CardFlow, AccountFlow, VoucherFlow):
         text = inbound.text.strip()
         command = text.split()[0].split("@")[0].lower() if text.startswith("/") else ""
         if command in _COMMANDS:
+            await self._end_survey_quietly(turn)
             return await _COMMANDS[command](self, turn)
         if text in _PAYLOADS:
-            return await _PAYLOADS[text](self, turn)
+            return await self._pressed(turn, text, lambda: _PAYLOADS[text](self, turn))
         if text.startswith(LANGUAGE_PREFIX):
-            return await self._language_chosen(turn, text.removeprefix(LANGUAGE_PREFIX))
+            code = text.removeprefix(LANGUAGE_PREFIX)
+            return await self._pressed(turn, text, lambda: self._language_chosen(turn, code))
+        if text.startswith(SURVEY_CATEGORY_PREFIX):
+            category = text.removeprefix(SURVEY_CATEGORY_PREFIX)
+            return await self._pressed(turn, text, lambda: self._survey_category(turn, category))
         return await self._free_text(turn, text)
+
+    async def _pressed(
+        self, turn: Turn, payload: str, handle: Callable[[], Awaitable[list[Reply]]]
+    ) -> list[Reply]:
+        """A button's payload: any but the survey's ends the survey; a customer's click is kept.
+
+        The click is recorded before the handler for a known customer (the handler may erase
+        them), after it for one the handler has just registered.
+        """
+        if not payload.startswith(SURVEY_PREFIX):
+            await self._end_survey_quietly(turn)
+        known = turn.customer is not None
+        if known:
+            await self._record_click(turn, payload)
+        replies = await handle()
+        if not known and turn.customer is not None:
+            await self._record_click(turn, payload)
+        return replies
+
+    async def _record_click(self, turn: Turn, payload: str) -> None:
+        button = _button_name(payload)
+        if turn.customer is None or button is None:
+            return
+        await record_event(
+            turn.customer.id,
+            EventKind.CLICKED_BUTTON,
+            self.config.clock(),
+            turn.inbound.channel,
+            {"button": button},
+        )
 
     async def _free_text(self, turn: Turn, text: str) -> list[Reply]:
         state = turn.identity.state
@@ -108,10 +156,12 @@ class ConversationEngine(RegistrationFlow, CardFlow, AccountFlow, VoucherFlow):
             return [Reply(turn._("Please use the button below to share your phone number."))] + (
                 await self._prompt(turn)
             )
-        if state == AWAITING_CONSENT:
+        if state in (AWAITING_CONSENT, SURVEY_CATEGORIES):
             return [Reply(turn._("Please answer with one of the buttons."))] + (
                 await self._prompt(turn)
             )
+        if state == SURVEY_BIRTHDAY:
+            return await self._birthday(turn, text)
         if turn.customer is not None:
             return [self._help(turn)]
         return await self._start(turn)
@@ -136,4 +186,19 @@ _PAYLOADS: dict[str, Handler] = {
     STOP_NO: ConversationEngine._cancelled,
     DELETE_YES: ConversationEngine._delete_confirmed,
     DELETE_NO: ConversationEngine._cancelled,
+    SURVEY_DONE: ConversationEngine._survey_done,
+    SURVEY_SKIP: ConversationEngine._survey_skip,
 }
+
+
+def _button_name(payload: str) -> str | None:
+    """What goes into a click event: a known button's payload, never free text typed to look
+    like one (Viber and the web chat send button payloads as ordinary text)."""
+    if payload in _PAYLOADS:
+        return payload
+    if payload.startswith(LANGUAGE_PREFIX) and payload.removeprefix(LANGUAGE_PREFIX) in LANGUAGES:
+        return payload
+    category = payload.removeprefix(SURVEY_CATEGORY_PREFIX)
+    if payload.startswith(SURVEY_CATEGORY_PREFIX) and category.isascii() and category.isdigit():
+        return payload[:64]
+    return None

@@ -1,4 +1,5 @@
-"""Registration: greeting, first name, confirmed phone, one consent question, the card.
+"""Registration: greeting, first name, confirmed phone, one consent question, the card, and
+then the offer of the optional survey.
 
 Also the way in for a plastic card: its number, then the phone it was registered with.
 """
@@ -15,6 +16,7 @@ from bot.conversation import (
     HAVE_CARD,
     MARKETING_CONSENT_TEXT_VERSION,
     NEW,
+    SURVEY_STATES,
     Flow,
     Turn,
 )
@@ -92,9 +94,13 @@ class RegistrationFlow(Flow):
         )
 
     async def _resume(self, turn: Turn) -> list[Reply]:
-        """A reopened web chat: the card for customers, the open question for everyone else."""
+        """A reopened web chat: the card for customers (and an open survey question), the open
+        question for everyone else."""
         if turn.customer is not None:
-            return await self._card(turn)
+            replies = await self._card(turn)
+            if turn.identity.state in SURVEY_STATES:
+                replies.append(await self._survey_prompt(turn))
+            return replies
         if turn.identity.state == NEW:
             return await self._start(turn)
         return await self._prompt(turn)
@@ -102,6 +108,8 @@ class RegistrationFlow(Flow):
     async def _prompt(self, turn: Turn) -> list[Reply]:
         """Ask again whatever the current step needs."""
         state = turn.identity.state
+        if state in SURVEY_STATES and turn.customer is not None:
+            return [await self._survey_prompt(turn)]
         if state == AWAITING_NAME:
             return [Reply(turn._("What is your first name?"))]
         if state == AWAITING_CARD_NUMBER:
@@ -267,6 +275,8 @@ class RegistrationFlow(Flow):
                 Reply(turn._("You already have our card: I have linked this chat to it."))
             )
         replies.append(await self._card_reply(turn, registration.card, fresh=True))
+        if not registration.linked_existing:
+            replies += await self._offer_survey(turn)
         return replies
 
     async def _consent_yes(self, turn: Turn) -> list[Reply]:

@@ -97,7 +97,7 @@ async def test_after_delete_start_registers_a_new_customer_with_a_new_card(stack
     await chat.text("/delete")
     await chat.press("delete:yes")
 
-    (card_message,) = await chat.register("Софія", number)
+    card_message, _survey_question = await chat.register("Софія", number)
 
     identity = await ChannelIdentity.get(channel="telegram", external_id=str(chat.user_id))
     assert await Customer.filter(phone=number).count() == 1

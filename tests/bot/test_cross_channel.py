@@ -42,7 +42,7 @@ async def register_on_viber(stack, user: dict, number: str, consent: str = "cons
 async def test_a_viber_user_with_a_telegram_customers_phone_joins_that_customer(stack):
     number = phone()
     telegram = TelegramChat(stack, random.randint(3 * 10**9, 4 * 10**9))
-    (card_message,) = await telegram.register("Тарас", number)
+    card_message, _survey_question = await telegram.register("Тарас", number)
     card_number = decode_qr(card_message.photo)
 
     viber_user = vb.profile(secrets.token_urlsafe(16), name="Тарас")

@@ -53,7 +53,7 @@ async def test_another_phone_is_refused_without_saying_why_and_a_new_card_can_fo
     assert "Оксана" not in refusals[0]
 
     await chat.text("Тимур")
-    (card_message,) = await chat.press("consent:no")
+    card_message, _survey_question = await chat.press("consent:no")
     new_number = decode_qr(card_message.photo)
     assert new_number not in {number, unknown} and new_number.startswith("2710")
 

@@ -39,7 +39,7 @@ async def test_start_to_card_takes_three_answers(stack):
     assert ask_consent[0].inline_payloads() == ["consent:yes", "consent:no"]
 
     card_messages = await chat.press("consent:yes")
-    (card_message,) = card_messages
+    card_message, _survey_question = card_messages
     assert card_message.method == "sendPhoto" and not card_message.via_response
     number = decode_qr(card_message.photo)
     assert number.isdigit() and is_luhn_valid(number) and number.startswith("2710")
@@ -63,7 +63,7 @@ async def test_start_to_card_takes_three_answers(stack):
 
 async def test_repeat_card_reuses_the_uploaded_photo_in_the_webhook_response(stack):
     chat = new_chat(stack)
-    (first,) = await chat.register("Петро", phone())
+    first, _survey_question = await chat.register("Петро", phone())
     uploads = len(stack.telegram.calls_to("sendPhoto", chat.user_id))
 
     (again,) = await chat.text("/card")

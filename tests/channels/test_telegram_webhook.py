@@ -133,7 +133,8 @@ async def test_rate_limits_and_server_errors_are_retried(stack):
 
     sent = await chat.press("consent:yes")
 
-    assert [m.method for m in sent] == ["sendPhoto"] * 3  # two failures, then delivered
+    # Two failures, then the card delivered, then the optional survey's first question.
+    assert [m.method for m in sent] == ["sendPhoto"] * 3 + ["sendMessage"]
     identity = await identity_of(chat)
     assert identity.reachable is True
 

@@ -70,14 +70,15 @@ async def test_welcome_button_to_card_takes_three_answers(stack):
     (ask_consent,) = await chat.contact(phone)
     assert ask_consent.button_payloads() == ["consent:yes", "consent:no"]
 
-    card_text, card_picture = await chat.press("consent:yes")
+    card_text, card_picture, _survey_question = await chat.press("consent:yes")
 
     assert card_text.type == "text" and card_picture.type == "picture"
     assert not card_text.via_response and not card_picture.via_response
     assert t("uk", "Show this QR code at the till before paying.") in card_text.text
     base = re.escape(f"http://127.0.0.1:{stack.server.port}")
     assert re.fullmatch(rf"{base}/media/cards/[A-Za-z0-9_.-]+\.png", card_picture.media)
-    # The menu rides on the last message, where Viber shows the keyboard.
+    # The menu rides on the card's last message, where Viber shows the keyboard (until the
+    # optional survey question after it brings its own buttons).
     assert "/card" in card_picture.button_payloads()
 
     image = await stack.client.get(card_picture.media)

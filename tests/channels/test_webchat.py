@@ -51,8 +51,9 @@ NUMBER_TAKEN = t(
 
 async def registered_chat(stack, name: str = "Олена") -> tuple[WebChat, BotReply]:
     chat = WebChat(stack)
-    *_, card_reply = await chat.register(name, typed_locally(new_phone()))
+    card_reply, survey_question = await chat.register(name, typed_locally(new_phone()))
     assert card_reply.image_url, card_reply
+    await chat.skip_survey([survey_question])
     return chat, card_reply
 
 
@@ -160,7 +161,7 @@ async def test_from_greeting_to_card_with_a_typed_local_number(stack):
     identity = await chat.identity()
     assert identity.state == "awaiting_consent" and identity.customer_id is None
 
-    (card_reply,) = await chat.send("consent:yes")
+    card_reply, _survey_question = await chat.send("consent:yes")
 
     assert re.fullmatch(r"/media/cards/[A-Za-z0-9_.-]+\.png", card_reply.image_url)
     assert card_reply.menu == MENU
@@ -186,7 +187,9 @@ async def test_from_greeting_to_card_with_a_typed_local_number(stack):
 
 async def test_declining_offers_still_gives_the_card_with_a_subscribe_button(stack):
     chat = WebChat(stack)
-    (card_reply,) = await chat.register("Богдан", typed_locally(new_phone()), consent=False)
+    card_reply, _survey_question = await chat.register(
+        "Богдан", typed_locally(new_phone()), consent=False
+    )
 
     assert card_reply.image_url
     assert card_reply.menu == ["/card", "/vouchers", "/language", "/subscribe", "/delete"]
@@ -246,7 +249,7 @@ async def test_reopening_at_the_consent_question_asks_it_again(stack):
     identity = await chat.identity()
     assert identity.state == "awaiting_consent"
     assert identity.state_data["first_name"] == "Марія" and identity.state_data["phone"] == phone
-    (card_reply,) = await chat.send("consent:yes")
+    card_reply, _survey_question = await chat.send("consent:yes")
     assert card_reply.image_url
 
 
@@ -509,7 +512,7 @@ async def test_a_typed_number_with_a_confirmed_card_elsewhere_is_not_linked(stac
     # Another number goes on as usual, to a customer of its own.
     other = new_phone()
     await chat.send(typed_locally(other))
-    (card_reply,) = await chat.send("consent:yes")
+    card_reply, _survey_question = await chat.send("consent:yes")
     assert card_reply.image_url
     customer = await chat.customer()
     assert customer.id != owner.id and customer.unconfirmed_phone == other

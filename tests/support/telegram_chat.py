@@ -24,6 +24,10 @@ class Outgoing:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [button["callback_data"] for row in rows for button in row]
 
+    def inline_labels(self) -> list[str]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [button["text"] for row in rows for button in row]
+
     def asks_for_contact(self) -> bool:
         rows = (self.reply_markup or {}).get("keyboard", [])
         return any(button.get("request_contact") for row in rows for button in row)
@@ -85,7 +89,14 @@ class TelegramChat:
         return await self.deliver(tg.sticker_update(self.user))
 
     async def register(self, name: str, phone: str, consent: bool = True) -> list[Outgoing]:
+        """The three answers; the replies are the card and the first optional survey question."""
         await self.text("/start")
         await self.text(name)
         await self.contact(phone)
         return await self.press("consent:yes" if consent else "consent:no")
+
+    async def skip_survey(self, replies: list[Outgoing]) -> list[Outgoing]:
+        """Tap "Skip" on each survey question from `replies` on, until the survey is over."""
+        while replies and "survey:skip" in replies[-1].inline_payloads():
+            replies = await self.press("survey:skip")
+        return replies

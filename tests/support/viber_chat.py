@@ -117,7 +117,14 @@ class ViberChat:
         return await self.deliver(vb.sticker_message(self.user))
 
     async def register(self, name: str, phone: str, consent: bool = True) -> list[Outgoing]:
+        """The three answers; the replies are the card and the first optional survey question."""
         await self.text("/start")
         await self.text(name)
         await self.contact(phone)
         return await self.press("consent:yes" if consent else "consent:no")
+
+    async def skip_survey(self, replies: list[Outgoing]) -> list[Outgoing]:
+        """Tap "Skip" on each survey question from `replies` on, until the survey is over."""
+        while replies and "survey:skip" in replies[-1].button_payloads():
+            replies = await self.press("survey:skip")
+        return replies

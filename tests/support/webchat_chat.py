@@ -87,10 +87,17 @@ class WebChat:
         return [BotReply.of(r) for r in response.json()["replies"]]
 
     async def register(self, name: str, phone: str, consent: bool = True) -> list[BotReply]:
+        """The three answers; the replies are the card and the first optional survey question."""
         await self.open()
         await self.send(name)
         await self.send(phone)
         return await self.send("consent:yes" if consent else "consent:no")
+
+    async def skip_survey(self, replies: list[BotReply]) -> list[BotReply]:
+        """Tap "Skip" on each survey question from `replies` on, until the survey is over."""
+        while replies and "survey:skip" in replies[-1].buttons:
+            replies = await self.send("survey:skip")
+        return replies
 
     async def identity(self) -> ChannelIdentity:
         return await ChannelIdentity.get(channel="webchat", external_id=self.session_id)
