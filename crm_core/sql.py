@@ -82,7 +82,8 @@ class Params:
 
     def __call__(self, value: Any) -> str:
         self.values.append(value)
-        return f"${len(self.values)}" if self.dialect.postgres else "?"
+        # Numbered on both ($n, ?n): a fragment may be written in any order, or twice.
+        return f"${len(self.values)}" if self.dialect.postgres else f"?{len(self.values)}"
 
     def many(self, values: Sequence[Any]) -> str:
         """A parenthesised list of placeholders for IN (...); never empty."""

@@ -18,6 +18,7 @@ from crm_core.catalogue.service import ProductSeen, ensure_products
 from crm_core.customers.models import Customer
 from crm_core.metrics.service import LineFigures, RefundedLine, apply_purchase, apply_refund
 from crm_core.purchases.models import Purchase, PurchaseLine, PurchaseStatus, Refund
+from crm_core.segments.service import PURCHASE_CHANGE, customer_changed_safely
 from crm_core.stores.models import Store
 from crm_core.vouchers.models import VoucherRedemption
 from crm_core.vouchers.rules import Basket, BasketLine
@@ -172,7 +173,7 @@ async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Reco
     """
     fingerprint = _fingerprint(asdict(data))
     try:
-        return await _record(store, data, fingerprint, now)
+        recorded = await _record(store, data, fingerprint, now)
     except (PurchaseRejected, CardMistyped, CardNotFound, CardNotUsable, VoucherRefused,
             VoucherNotFound, RedemptionWasCancelled, IntegrityError):  # fmt: skip
         # A retry of a receipt recorded before (even if its card was closed since, or it
@@ -181,6 +182,9 @@ async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Reco
         if previous is None:
             raise
         return previous
+    if recorded.customer is not None:
+        await customer_changed_safely(recorded.customer.id, PURCHASE_CHANGE, now)
+    return recorded
 
 
 async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetime) -> Recorded:
@@ -394,6 +398,7 @@ async def refund_purchase(
         reversal = await reverse_redemptions(
             store.id, purchase.receipt_id, remaining, now, connection
         )
+    await customer_changed_safely(purchase.customer_id, PURCHASE_CHANGE, now)
     return Refunded(
         purchase,
         refund,

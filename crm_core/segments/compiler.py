@@ -360,6 +360,23 @@ class Compiler:
         )
 
 
+def simplify(node: Node) -> Node:
+    """Same meaning, shallower SQL: nested groups of one kind merge, a group of one is its
+    child, and a double negation cancels (conditions are two-valued, so this is exact)."""
+    if isinstance(node, Group):
+        children: list[Node] = []
+        for child in (simplify(c) for c in node.children):
+            if isinstance(child, Group) and child.kind == node.kind:
+                children.extend(child.children)
+            else:
+                children.append(child)
+        return children[0] if len(children) == 1 else Group(node.kind, tuple(children))
+    if isinstance(node, Not):
+        inner = simplify(node.child)
+        return inner.child if isinstance(inner, Not) else Not(inner)
+    return node
+
+
 @dataclass(frozen=True)
 class CompiledQuery:
     sql: str
@@ -372,5 +389,5 @@ def compile_members(
     """`SELECT c.id ...` of everyone the rule selects (or just one customer, if they match)."""
     params = Params(dialect)
     only = f" AND c.id = {params(customer_id)}" if customer_id is not None else ""
-    condition = Compiler(dialect, params, now).condition(root)
+    condition = Compiler(dialect, params, now).condition(simplify(root))
     return CompiledQuery(f"SELECT c.id AS id {BASE_FROM}{only} AND {condition}", params.values)

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-MAX_DEPTH = 32
+MAX_DEPTH = 64  # any practical depth; the limit only stops abuse
 MAX_NODES = 500
 
 
