@@ -24,7 +24,7 @@ async def register_in_web_chat(client: httpx.AsyncClient, phone: str) -> str:
             "/api/v1/webchat/messages", json={"session_id": session, "text": text}
         )
         answer.raise_for_status()
-    card_reply = answer.json()["replies"][-1]
+    card_reply, _survey_question = answer.json()["replies"]
     assert card_reply["image_url"], card_reply
     return session
 
