@@ -95,7 +95,9 @@ class Params:
 async def fetch(
     sql: str, values: Sequence[Any] = (), connection: BaseDBAsyncClient | None = None
 ) -> list[dict[str, Any]]:
-    _, rows = await connection_of(connection).execute_query(sql, list(values))
+    # execute_query_dict always fetches (execute_query skips the rows of INSERT ... RETURNING
+    # on PostgreSQL).
+    rows = await connection_of(connection).execute_query_dict(sql, list(values))
     return [dict(row) for row in rows]
 
 

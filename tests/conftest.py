@@ -26,8 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--backend",
         choices=["auto", "sqlite", "postgres"],
         default="auto",
-        help="Database tests on SQLite, PostgreSQL (TEST_DATABASE_URL), or auto: SQLite "
-        "and also PostgreSQL when TEST_DATABASE_URL is set.",
+        help="Database tests on SQLite (auto, the default) or on PostgreSQL "
+        "(TEST_DATABASE_URL). One backend per run: Tortoise's connections are process-wide, "
+        "so a run that mixed both would send some calls to the other database.",
     )
 
 
@@ -39,7 +40,7 @@ def _backends(config: pytest.Config) -> list[str]:
         return ["postgres"]
     if choice == "sqlite":
         return ["sqlite"]
-    return ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+    return ["sqlite"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
