@@ -26,7 +26,9 @@ from channels.webchat import api as webchat_api
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media, pos_page
+from loyalty.api import customers as customers_api
 from loyalty.api import pos
+from loyalty.api import segments as segments_api
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import ApiError, api_error_handler
 from loyalty.body_limit import BodySizeLimit
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(media.router)
     app.include_router(pos.router)
     app.include_router(vouchers_api.router)
+    app.include_router(segments_api.router)
+    app.include_router(customers_api.router)
     app.include_router(pos_page.router)
     app.add_exception_handler(ApiError, api_error_handler)
     return app

@@ -13,6 +13,7 @@ from crm_core.cards.service import CardNumberPolicy, active_card_of, deactivate_
 from crm_core.consents.models import ConsentPurpose
 from crm_core.consents.service import has_consent, record_consent
 from crm_core.customers.models import ChannelIdentity, Customer
+from crm_core.customers.profile import erase_profile_data
 from crm_core.customers.service import customer_with_phone
 from crm_core.customers.validation import timezone_for_phone
 from crm_core.events.models import EventKind
@@ -189,6 +190,7 @@ async def erase_customer(
         )
         await deactivate_cards(customer.id, ERASED_CARD_REASON, now, connection)
         await ChannelIdentity.filter(customer_id=customer.id).using_db(connection).delete()
+        await erase_profile_data(customer.id, connection)
         await (
             Customer.filter(id=customer.id)
             .using_db(connection)

@@ -1,0 +1,258 @@
+"""Marketer API: customers (list, profile, edits, purchases, data inventory, erasure) and the
+custom fields every profile carries."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field, StringConstraints
+
+from crm_core.clock import utcnow
+from crm_core.customers.directory import BadCursor, SortKey, list_customers
+from crm_core.customers.profile import (
+    CustomerNotFound,
+    data_inventory,
+    full_profile,
+    live_customer,
+    purchase_history,
+)
+from crm_core.metrics.rfm import recompute_rfm
+from crm_core.metrics.service import recompute_lifecycle
+from crm_core.profiles.models import CustomField
+from crm_core.profiles.service import (
+    ProfileRejected,
+    define_field,
+    set_field_values,
+    update_profile,
+)
+from crm_core.registration.service import erase_customer
+from crm_core.segments.rules import Reason, RuleError
+from crm_core.staff.models import ApiKey, Role
+from loyalty.api import marketer_texts as texts
+from loyalty.api.auth import require_role
+from loyalty.api.errors import ApiError, request_language
+from loyalty.api.segments import rule_error
+
+router = APIRouter(prefix="/api/v1", tags=["marketer: customers"])
+Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
+Language = Annotated[str, Depends(request_language)]
+ERASURE_TEXT_VERSION = "api-erasure-v1"
+
+
+class CustomerPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ProfilePatch(BaseModel):
+    first_name: str | None = None
+    city: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    language: str | None = None
+    timezone: str | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        default=None, description="Key -> value; null clears a value."
+    )
+
+
+class CustomFieldIn(BaseModel):
+    key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] = ""
+    kind: str = Field(description="text, number, boolean, date or choice")
+    choices: list[str] = Field(default_factory=list, max_length=100)
+
+
+class CustomFieldOut(BaseModel):
+    id: int
+    key: str
+    label: str
+    kind: str
+    choices: list[str]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        if name == "spent_minor":
+            out["total_spent"] = f"{Decimal(value or 0) / 100:.2f}"
+        elif isinstance(value, (datetime, date)):
+            out[name] = value.isoformat()
+        elif name == "marketing_consent":
+            out[name] = bool(value)
+        else:
+            out[name] = value
+    return out
+
+
+def profile_error(error: ProfileRejected, language: str) -> ApiError:
+    return ApiError(
+        422,
+        str(error.problem),
+        texts.PROFILE_PROBLEMS[error.problem],
+        language,
+        field=error.field,
+        expected=error.expected,
+    )
+
+
+async def _customer_or_404(customer_id: int, language: str):
+    try:
+        return await live_customer(customer_id)
+    except CustomerNotFound:
+        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+
+
+@router.get("/customers", response_model=CustomerPage, summary="Filter, sort, page")
+async def customers(
+    key: Marketer,
+    language: Language,
+    stage: Annotated[list[str] | None, Query()] = None,
+    rfm_segment: Annotated[list[str] | None, Query()] = None,
+    city: str | None = None,
+    customer_language: Annotated[str | None, Query(alias="language")] = None,
+    segment_id: int | None = None,
+    consent: bool | None = None,
+    channel: str | None = None,
+    min_spent: Decimal | None = None,
+    max_spent: Decimal | None = None,
+    name: Annotated[str | None, Query(max_length=64, description="First name starts with")] = None,
+    rule: Annotated[str | None, Query(description="Any segment rule, as JSON")] = None,
+    sort: SortKey = SortKey.ID,
+    descending: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CustomerPage:
+    conditions: list[dict[str, Any]] = []
+    if stage:
+        conditions.append({"type": "lifecycle", "op": "in", "value": stage})
+    if rfm_segment:
+        conditions.append({"type": "rfm_segment", "op": "in", "value": rfm_segment})
+    if city:
+        conditions.append({"type": "profile", "field": "city", "op": "eq", "value": city})
+    if customer_language:
+        conditions.append(
+            {"type": "profile", "field": "language", "op": "eq", "value": customer_language}
+        )
+    if segment_id is not None:
+        conditions.append({"type": "segment", "segment_id": segment_id})
+    if consent is not None:
+        conditions.append({"type": "consent", "granted": consent})
+    if channel:
+        conditions.append({"type": "channel", "channel": channel})
+    if min_spent is not None:
+        conditions.append(
+            {"type": "metric", "metric": "total_spent", "op": "gte", "value": str(min_spent)}
+        )
+    if max_spent is not None:
+        conditions.append(
+            {"type": "metric", "metric": "total_spent", "op": "lte", "value": str(max_spent)}
+        )
+    if rule:
+        try:
+            conditions.append(json.loads(rule))
+        except ValueError:
+            raise rule_error(RuleError("rule", Reason.NOT_AN_OBJECT), language) from None
+    try:
+        page = await list_customers(
+            conditions, utcnow(), sort, descending, cursor, limit, name_prefix=name
+        )
+    except RuleError as error:
+        raise rule_error(error, language) from None
+    except BadCursor:
+        raise ApiError(422, "bad_cursor", texts.BAD_CURSOR, language) from None
+    return CustomerPage(items=[_plain(row) for row in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/customers/{customer_id}", summary="Full profile")
+async def customer(customer_id: int, key: Marketer, language: Language) -> dict[str, Any]:
+    try:
+        return await full_profile(customer_id, utcnow())
+    except CustomerNotFound:
+        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+
+
+@router.patch("/customers/{customer_id}", summary="Edit profile and custom fields")
+async def edit_customer(
+    customer_id: int, body: ProfilePatch, key: Marketer, language: Language
+) -> dict[str, Any]:
+    await _customer_or_404(customer_id, language)
+    changes = body.model_dump(exclude_unset=True)
+    fields = changes.pop("custom_fields", None)
+    now = utcnow()
+    try:
+        if changes:
+            await update_profile(customer_id, changes, now)
+        if fields:
+            await set_field_values(customer_id, fields, now)
+    except ProfileRejected as error:
+        raise profile_error(error, language) from None
+    return await full_profile(customer_id, now)
+
+
+@router.get("/customers/{customer_id}/purchases", summary="Purchase history, newest first")
+async def purchases(
+    customer_id: int,
+    key: Marketer,
+    language: Language,
+    before: Annotated[
+        int | None, Query(ge=1, description="Cursor: the last purchase id seen")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    try:
+        items, next_cursor = await purchase_history(customer_id, before, limit)
+    except CustomerNotFound:
+        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/customers/{customer_id}/data", summary="Everything stored (right of access)")
+async def inventory(customer_id: int, key: Marketer, language: Language) -> dict[str, Any]:
+    try:
+        return await data_inventory(customer_id, utcnow())
+    except CustomerNotFound:
+        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+
+
+@router.delete("/customers/{customer_id}", status_code=204, summary="Erase (right to erasure)")
+async def erase(customer_id: int, key: Marketer, language: Language) -> Response:
+    customer = await _customer_or_404(customer_id, language)
+    await erase_customer(customer, "api", ERASURE_TEXT_VERSION, utcnow())
+    return Response(status_code=204)
+
+
+@router.post("/metrics/recompute", summary="Recompute RFM and lifecycle stages now")
+async def recompute(key: Marketer) -> dict[str, int]:
+    now = utcnow()
+    changed = await recompute_lifecycle(now)
+    scored = await recompute_rfm(now)
+    return {"stage_changes": changed, "scored": scored}
+
+
+@router.get("/custom-fields", response_model=list[CustomFieldOut])
+async def custom_fields(key: Marketer) -> list[CustomFieldOut]:
+    return [
+        CustomFieldOut(id=f.id, key=f.key, label=f.label, kind=f.kind, choices=f.choices)
+        for f in await CustomField.all().order_by("id")
+    ]
+
+
+@router.post("/custom-fields", response_model=CustomFieldOut, status_code=201)
+async def add_custom_field(
+    body: CustomFieldIn, key: Marketer, language: Language
+) -> CustomFieldOut:
+    try:
+        field = await define_field(body.key, body.label, body.kind, body.choices, utcnow())
+    except ProfileRejected as error:
+        status = 409 if error.problem == "key_taken" else 422
+        problem = profile_error(error, language)
+        problem.status = status
+        raise problem from None
+    return CustomFieldOut(
+        id=field.id, key=field.key, label=field.label, kind=field.kind, choices=field.choices
+    )
