@@ -93,7 +93,9 @@ async def list_customers(
     if name_prefix:
         escaped = name_prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(f"LOWER(c.first_name) LIKE {params(escaped + '%')} ESCAPE '\\'")
-    order = _SORT_SQL[sort].format(epoch=params(EPOCH))
+    order = _SORT_SQL[sort]
+    if "{epoch}" in order:
+        order = order.format(epoch=params(EPOCH))
     if cursor:
         value, last_id = decode_cursor(cursor, sort, descending)
         beyond = "<" if descending else ">"
