@@ -27,6 +27,7 @@ from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media, pos_page
 from loyalty.api import customers as customers_api
+from loyalty.api import imports as imports_api
 from loyalty.api import pos
 from loyalty.api import segments as segments_api
 from loyalty.api import vouchers as vouchers_api
@@ -97,7 +98,11 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        own_limit_prefixes=(imports_api.PREFIX + "/",),
+    )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(vouchers_api.router)
     app.include_router(segments_api.router)
     app.include_router(customers_api.router)
+    app.include_router(imports_api.router)
     app.include_router(pos_page.router)
     app.add_exception_handler(ApiError, api_error_handler)
     return app

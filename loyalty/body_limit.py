@@ -10,12 +10,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodySizeLimit:
     """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, own_limit_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that stream large uploads to disk and enforce their own, larger limit.
+        self.own_limit_prefixes = own_limit_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.own_limit_prefixes):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -262,6 +262,15 @@ def import_cards_command(
         raise typer.Exit(code=1)
 
 
+def _register_data_commands() -> None:
+    from loyalty.cli_data import register
+
+    register(importer, cli)
+
+
+_register_data_commands()
+
+
 def main() -> None:
     cli()
 

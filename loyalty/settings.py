@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     card_image_url_ttl_days: int = 30
 
     max_body_bytes: int = 1024 * 1024
+    # CSV imports through the API are streamed to disk: they may be much larger.
+    max_import_bytes: int = 2 * 1024 * 1024 * 1024
     db_pool_size: int = 20
 
     @field_validator("default_language")

@@ -141,7 +141,7 @@ async def set_field_values(customer_id: int, values: dict[str, Any], now: dateti
     await customer_changed_safely(customer_id, PROFILE_CHANGE, now)
 
 
-def _check_profile(changes: dict[str, Any]) -> dict[str, Any]:
+def check_profile(changes: dict[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "first_name":
@@ -184,7 +184,7 @@ def _check_profile(changes: dict[str, Any]) -> dict[str, Any]:
 
 async def update_profile(customer_id: int, changes: dict[str, Any], now: datetime) -> Customer:
     """Edit demographics, language or timezone; dynamic segments re-judge the customer."""
-    checked = _check_profile(changes)
+    checked = check_profile(changes)
     if checked:
         await Customer.filter(id=customer_id, erased_at=None).update(**checked)
         await customer_changed_safely(customer_id, PROFILE_CHANGE, now)

@@ -1,0 +1,420 @@
+"""Importing a retailer's receipt history: one CSV row per receipt line.
+
+Rows of one receipt (same store and receipt_id) follow each other. A receipt is imported
+whole or not at all: one bad line rejects its receipt, and every row of it is reported.
+Receipts already in the database (by store and receipt id) are left untouched, so importing
+the same file again changes nothing. Receipts are written in batches: on PostgreSQL the
+lines go in by COPY; the customers' metrics are rebuilt set-based at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from crm_core.cards.numbers import normalize_card_input
+from crm_core.catalogue.service import PATH_SEPARATOR, ensure_categories
+from crm_core.imports.report import ImportReport
+from crm_core.metrics.service import recompute_customers
+from crm_core.sql import Params, connection_of, dialect_of, execute, fetch, transaction
+from crm_core.stores.models import Store
+
+REQUIRED = ("store", "receipt_id", "purchased_at", "sku", "quantity", "unit_price", "line_total")
+OPTIONAL = ("card_number", "name", "category", "discount", "till", "line_no")
+BATCH_RECEIPTS = 5_000
+HALF_CENT = Decimal("0.005")
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class Line:
+    row: int
+    sku: str
+    name: str
+    category: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+
+
+@dataclass(slots=True)
+class Receipt:
+    store: Store
+    receipt_id: str
+    till: str
+    purchased_at: datetime
+    card_number: str | None
+    rows: list[int]
+    lines: list[Line]
+    bad: tuple[int, str, str] | None = None  # (row, column, reason) of the first bad line
+
+
+class _Bad(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        self.column, self.reason = column, reason
+
+
+def _decimal(raw: str, column: str) -> Decimal:
+    try:
+        value = Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        raise _Bad(column, "not a number") from None
+    if not value.is_finite() or abs(value) >= Decimal(10) ** 10:
+        raise _Bad(column, "not a number")
+    return value
+
+
+def _timestamp(raw: str, store: Store) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _Bad("purchased_at", "not a date and time (ISO 8601)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(store.timezone))  # the till's local time
+    return value.astimezone(UTC)
+
+
+def _category(raw: str) -> str | None:
+    if not raw:
+        return None
+    parts = [p.strip() for p in raw.replace(">", PATH_SEPARATOR).split(PATH_SEPARATOR)]
+    if any(not p for p in parts) or len(parts) > 4 or any(len(p) > 60 for p in parts):
+        raise _Bad("category", "a category path like Dairy/Milk (at most 4 levels)")
+    return PATH_SEPARATOR.join(parts)
+
+
+def _line(row: int, values: dict[str, str]) -> Line:
+    sku = values["sku"]
+    if not sku or len(sku) > 64:
+        raise _Bad("sku", "required, at most 64 characters")
+    quantity = _decimal(values["quantity"], "quantity")
+    if quantity <= 0:
+        raise _Bad("quantity", "must be more than 0")
+    unit_price = _decimal(values["unit_price"], "unit_price")
+    if unit_price < 0:
+        raise _Bad("unit_price", "must not be negative")
+    discount = _decimal(values["discount"], "discount") if values.get("discount") else ZERO
+    if discount < 0:
+        raise _Bad("discount", "must not be negative")
+    line_total = _decimal(values["line_total"], "line_total")
+    if abs(quantity * unit_price - discount - line_total) > HALF_CENT:
+        raise _Bad("line_total", "is not quantity x unit_price - discount")
+    return Line(
+        row,
+        sku,
+        (values.get("name") or sku)[:255],
+        _category(values.get("category", "")),
+        quantity.quantize(Decimal("0.001")),
+        unit_price.quantize(CENT),
+        discount.quantize(CENT),
+        line_total.quantize(CENT),
+    )
+
+
+def receipts_of(
+    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
+) -> Iterator[Receipt]:
+    """Group rows into receipts and check each line; a receipt keeps its first problem."""
+    current: Receipt | None = None
+    finished: set[tuple[int, str]] = set()
+    for row, values in rows:
+        report.rows += 1
+        store = stores.get(values["store"])
+        key = (store.id if store else -1, values["receipt_id"])
+        if current is not None and (current.store.id, current.receipt_id) != key:
+            finished.add((current.store.id, current.receipt_id))
+            yield current
+            current = None
+        if store is None:
+            report.reject(row, "store", "unknown store code")
+            continue
+        receipt_id = values["receipt_id"]
+        if not receipt_id or len(receipt_id) > 64:
+            report.reject(row, "receipt_id", "required, at most 64 characters")
+            continue
+        if current is None:
+            bad = None
+            if key in finished:
+                bad = (row, "receipt_id", "lines of this receipt are not together in the file")
+            try:
+                at = _timestamp(values["purchased_at"], store)
+            except _Bad as problem:
+                at, bad = datetime.min.replace(tzinfo=UTC), (row, problem.column, problem.reason)
+            card = values.get("card_number") or None
+            if card is not None:
+                card = normalize_card_input(card) or card
+            current = Receipt(
+                store, receipt_id, (values.get("till") or "import")[:32], at, card, [], [], bad
+            )
+        current.rows.append(row)
+        try:
+            current.lines.append(_line(row, values))
+        except _Bad as problem:
+            if current.bad is None:
+                current.bad = (row, problem.column, problem.reason)
+    if current is not None:
+        yield current
+
+
+def _reject_receipt(receipt: Receipt, column: str, reason: str, report: ImportReport) -> None:
+    bad_row = receipt.bad[0] if receipt.bad else receipt.rows[0]
+    for row in receipt.rows:
+        if row == bad_row:
+            report.reject(row, column, reason)
+        else:
+            report.reject(row, "receipt_id", "another line of this receipt was rejected")
+
+
+def _fingerprint(receipt: Receipt) -> str:
+    text = "|".join(
+        f"{line.sku}:{line.quantity}:{line.unit_price}:{line.discount}:{line.line_total}"
+        for line in receipt.lines
+    )
+    return hashlib.sha256(f"import|{receipt.purchased_at.isoformat()}|{text}".encode()).hexdigest()
+
+
+class _Catalogue:
+    """SKU and category ids, created on first sight and remembered for the whole import."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, int] = {}
+        self.categories: dict[str, int] = {}
+
+    async def ensure(self, lines: list[Line], now: datetime, db: BaseDBAsyncClient) -> None:
+        paths = {line.category for line in lines if line.category} - set(self.categories)
+        if paths:
+            found = await ensure_categories(paths, db)
+            self.categories.update({path: c.id for path, c in found.items()})
+        missing: dict[str, Line] = {}
+        for line in lines:
+            if line.sku not in self.products and line.sku not in missing:
+                missing[line.sku] = line
+        if not missing:
+            return
+        dialect = dialect_of(db)
+        params = Params(dialect)
+        values = ", ".join(
+            f"({params(sku)}, {params(line.name)}, {params(self.categories.get(line.category or ''))}, "  # noqa: E501
+            f"{params(now)})"
+            for sku, line in missing.items()
+        )
+        await execute(
+            f"INSERT INTO products (sku, name, category_id, created_at) VALUES {values} "
+            "ON CONFLICT (sku) DO NOTHING",
+            params.values,
+            db,
+        )
+        params = Params(dialect)
+        rows = await fetch(
+            f"SELECT id, sku FROM products WHERE sku IN {params.many(list(missing))}",
+            params.values,
+            db,
+        )
+        self.products.update({row["sku"]: row["id"] for row in rows})
+
+
+async def _cards(numbers: set[str], db: BaseDBAsyncClient) -> dict[str, tuple[int, int]]:
+    if not numbers:
+        return {}
+    params = Params(dialect_of(db))
+    rows = await fetch(
+        f"SELECT id, customer_id, number FROM cards WHERE number IN {params.many(sorted(numbers))}",
+        params.values,
+        db,
+    )
+    return {row["number"]: (row["id"], row["customer_id"]) for row in rows}
+
+
+async def _write_batch(
+    batch: list[Receipt],
+    catalogue: _Catalogue,
+    now: datetime,
+    report: ImportReport,
+    customers: set[int],
+) -> None:
+    async with transaction() as db:
+        cards = await _cards({r.card_number for r in batch if r.card_number}, db)
+        good: list[Receipt] = []
+        for receipt in batch:
+            if receipt.card_number and receipt.card_number not in cards:
+                receipt.bad = (receipt.rows[0], "card_number", "")
+                _reject_receipt(receipt, "card_number", "no card with this number", report)
+                continue
+            good.append(receipt)
+        if not good:
+            return
+        await catalogue.ensure([line for r in good for line in r.lines], now, db)
+        dialect = dialect_of(db)
+        purchase_rows = []
+        for receipt in good:
+            card_id, customer_id = cards.get(receipt.card_number or "", (None, None))
+            total = sum((line.line_total for line in receipt.lines), ZERO)
+            purchase_rows.append(
+                (
+                    receipt.store.id,
+                    receipt.till,
+                    receipt.receipt_id,
+                    receipt.purchased_at,
+                    customer_id,
+                    card_id,
+                    receipt.store.currency,
+                    total,
+                    sum((line.discount for line in receipt.lines), ZERO),
+                    ZERO,
+                    f'[{{"method": "import", "amount": "{total}"}}]',
+                    "completed",
+                    _fingerprint(receipt),
+                    now,
+                )
+            )
+        inserted = await _insert_purchases(purchase_rows, dialect.postgres, db)
+        line_rows = []
+        for receipt in good:
+            purchase_id = inserted.get((receipt.store.id, receipt.receipt_id))
+            if purchase_id is None:
+                report.unchanged += 1
+                continue
+            report.imported += 1
+            _, customer_id = cards.get(receipt.card_number or "", (None, None))
+            if customer_id is not None:
+                customers.add(customer_id)
+            for number, line in enumerate(receipt.lines, start=1):
+                line_rows.append(
+                    (
+                        purchase_id,
+                        number,
+                        catalogue.products[line.sku],
+                        catalogue.categories.get(line.category) if line.category else None,
+                        line.quantity,
+                        line.unit_price,
+                        line.discount,
+                        line.line_total,
+                        ZERO,
+                    )
+                )
+        report.lines += len(line_rows)
+        await _insert_lines(line_rows, dialect.postgres, db)
+
+
+PURCHASE_COLUMNS = (
+    "store_id",
+    "till",
+    "receipt_id",
+    "purchased_at",
+    "customer_id",
+    "card_id",
+    "currency",
+    "total",
+    "discount_total",
+    "refunded_total",
+    "payments",
+    "status",
+    "fingerprint",
+    "created_at",
+)
+LINE_COLUMNS = (
+    "purchase_id",
+    "line_no",
+    "product_id",
+    "category_id",
+    "quantity",
+    "unit_price",
+    "discount",
+    "line_total",
+    "refunded_quantity",
+)
+
+
+async def _insert_purchases(
+    rows: list[tuple], postgres: bool, db: BaseDBAsyncClient
+) -> dict[tuple[int, str], int]:
+    """Insert the receipts that are not there yet; ids of the ones this call inserted."""
+    if postgres:
+        raw = db._connection  # type: ignore[attr-defined]  # asyncpg, inside the transaction
+        columns = ", ".join(PURCHASE_COLUMNS)
+        await raw.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_purchases ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM purchases WHERE FALSE"
+        )
+        await raw.copy_records_to_table(
+            "import_purchases", records=rows, columns=list(PURCHASE_COLUMNS)
+        )
+        inserted = await raw.fetch(
+            f"INSERT INTO purchases ({columns}) SELECT {columns} FROM import_purchases "
+            "ON CONFLICT (store_id, receipt_id) DO NOTHING RETURNING id, store_id, receipt_id"
+        )
+        return {(row["store_id"], row["receipt_id"]): row["id"] for row in inserted}
+    inserted: dict[tuple[int, str], int] = {}
+    placeholders = ", ".join(f"?{i + 1}" for i in range(len(PURCHASE_COLUMNS)))
+    sql = (
+        f"INSERT INTO purchases ({', '.join(PURCHASE_COLUMNS)}) VALUES ({placeholders}) "
+        "ON CONFLICT (store_id, receipt_id) DO NOTHING RETURNING id"
+    )
+    for row in rows:
+        values = [str(v) if isinstance(v, Decimal) else v for v in row]
+        result = await fetch(sql, values, db)
+        if result:
+            inserted[(row[0], row[2])] = result[0]["id"]
+    return inserted
+
+
+async def _insert_lines(rows: list[tuple], postgres: bool, db: BaseDBAsyncClient) -> None:
+    if not rows:
+        return
+    if postgres:
+        raw = db._connection  # type: ignore[attr-defined]
+        await raw.copy_records_to_table("purchase_lines", records=rows, columns=list(LINE_COLUMNS))
+        return
+    placeholders = ", ".join("?" for _ in LINE_COLUMNS)
+    connection = db._connection  # type: ignore[attr-defined]  # aiosqlite, in the transaction
+    await connection.executemany(
+        f"INSERT INTO purchase_lines ({', '.join(LINE_COLUMNS)}) VALUES ({placeholders})",
+        [[str(v) if isinstance(v, Decimal) else v for v in row] for row in rows],
+    )
+
+
+async def import_purchases(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    now: datetime,
+    on_batch: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    report = ImportReport("purchases")
+    stores = {s.code: s for s in await Store.all()}
+    catalogue = _Catalogue()
+    customers: set[int] = set()
+    batch: list[Receipt] = []
+    for receipt in receipts_of(rows, stores, report):
+        if receipt.bad is not None:
+            _reject_receipt(receipt, receipt.bad[1], receipt.bad[2], report)
+            continue
+        batch.append(receipt)
+        if len(batch) >= BATCH_RECEIPTS:
+            await _write_batch(batch, catalogue, now, report, customers)
+            batch = []
+            if on_batch:
+                on_batch(report)
+    if batch:
+        await _write_batch(batch, catalogue, now, report, customers)
+    if customers:
+        await rebuild_metrics(sorted(customers), now)
+    if on_batch:
+        on_batch(report)
+    return report
+
+
+async def rebuild_metrics(customer_ids: list[int], now: datetime, chunk: int = 5_000) -> None:
+    """Metrics of the customers whose history grew, rebuilt from it (set-based, in chunks)."""
+    total = await fetch("SELECT COUNT(*) AS n FROM customers", [], connection_of())
+    if len(customer_ids) > total[0]["n"] // 2:
+        await recompute_customers(now)
+        return
+    for start in range(0, len(customer_ids), chunk):
+        await recompute_customers(now, customer_ids[start : start + chunk])

@@ -1,0 +1,91 @@
+"""Marketer API: CSV imports of products, customers and receipt lines.
+
+The body (the CSV itself, any content type) is streamed to a temporary file, never held in
+memory, then imported like `loyalty import ...` does; the answer is the import's report.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+
+from bot.i18n import N_
+from crm_core.cards.service import CardNumberPolicy
+from crm_core.clock import utcnow
+from crm_core.imports import customers, products, purchases
+from crm_core.imports.csvfile import CsvFile, MissingColumns
+from crm_core.staff.models import ApiKey, Role
+from loyalty.api.auth import require_role
+from loyalty.api.errors import ApiError, request_language
+
+PREFIX = "/api/v1/imports"
+router = APIRouter(prefix=PREFIX, tags=["marketer: imports"])
+Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
+Language = Annotated[str, Depends(request_language)]
+
+MISSING_COLUMNS = N_("The file lacks these columns: {columns}.")
+TOO_LARGE = N_("The file is larger than the limit of {limit} MiB.")
+EMPTY = N_("Send the CSV file as the request body.")
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+async def _save_body(request: Request, limit: int, language: str) -> Path:
+    handle = tempfile.NamedTemporaryFile(prefix="loyalty-import-", suffix=".csv", delete=False)
+    size = 0
+    try:
+        with handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, "file_too_large", TOO_LARGE, language, limit=limit >> 20)
+                handle.write(chunk)
+    except BaseException:
+        _discard(Path(handle.name))
+        raise
+    if size == 0:
+        _discard(Path(handle.name))
+        raise ApiError(422, "empty_file", EMPTY, language)
+    return Path(handle.name)
+
+
+@router.post("/{kind}", summary="Import a CSV (the request body); answers with the report")
+async def import_csv(
+    kind: Literal["products", "customers", "purchases"],
+    request: Request,
+    key: Marketer,
+    language: Language,
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    path = await _save_body(request, settings.max_import_bytes, language)
+    try:
+        source = CsvFile(path)
+        now = utcnow()
+        try:
+            if kind == "products":
+                report = await products.import_products(source.rows(products.REQUIRED), now)
+            elif kind == "customers":
+                report = await customers.import_customers(
+                    source.rows(customers.REQUIRED),
+                    settings.default_phone_region,
+                    settings.default_language,
+                    settings.default_timezone,
+                    CardNumberPolicy(settings.card_number_prefix, settings.card_serial_digits),
+                    now,
+                )
+            else:
+                report = await purchases.import_purchases(source.rows(purchases.REQUIRED), now)
+        except MissingColumns as missing:
+            raise ApiError(
+                422, "missing_columns", MISSING_COLUMNS, language, columns=str(missing)
+            ) from None
+        except UnicodeDecodeError:
+            raise ApiError(422, "not_utf8", MISSING_COLUMNS, language, columns="UTF-8") from None
+    finally:
+        _discard(path)
+    return report.as_dict()

@@ -1,0 +1,162 @@
+"""Imports: whole rows or nothing, every rejected row reported, a second run changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from crm_core.cards.models import Card
+from crm_core.catalogue.models import Product
+from crm_core.clock import utcnow
+from crm_core.customers.models import Customer
+from crm_core.imports.csvfile import CsvFile, MissingColumns
+from crm_core.imports.customers import REQUIRED as CUSTOMER_COLUMNS
+from crm_core.imports.customers import import_customers
+from crm_core.imports.products import REQUIRED as PRODUCT_COLUMNS
+from crm_core.imports.products import import_products
+from crm_core.imports.purchases import REQUIRED as PURCHASE_COLUMNS
+from crm_core.imports.purchases import import_purchases
+from crm_core.metrics.models import CustomerMetrics
+from crm_core.profiles.models import CustomFieldValue
+from crm_core.profiles.service import define_field
+from crm_core.purchases.models import Purchase, PurchaseLine
+from tests.support.customers import CARD_POLICY, new_customer
+from tests.support.staff import new_store
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / f"{secrets.token_hex(4)}.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows(path: Path, required: tuple[str, ...]):
+    return CsvFile(path).rows(required)
+
+
+async def test_products_import_is_idempotent_and_reports_bad_rows(stack, tmp_path):
+    tag = secrets.token_hex(3)
+    path = write(
+        tmp_path,
+        "sku;name;category\n"
+        f"A-{tag};Milk 1 l;Dairy/Milk\n"
+        f"B-{tag};Rye bread;Bakery > Bread\n"
+        f";No SKU;Dairy\n"
+        f"A-{tag};Milk again;Dairy/Milk\n"
+        f"C-{tag};Broken path;Dairy//Milk\n",
+    )
+    report = await import_products(rows(path, PRODUCT_COLUMNS), utcnow())
+    assert (report.rows, report.imported, report.rejected_rows) == (5, 2, 3)
+    assert [(r.row, r.column) for r in report.rejections] == [
+        (4, "sku"),
+        (5, "sku"),
+        (6, "category"),
+    ]
+    bread = await Product.get(sku=f"B-{tag}").select_related("category")
+    assert bread.category.path == "Bakery/Bread"
+    again = await import_products(rows(path, PRODUCT_COLUMNS), utcnow())
+    assert (again.imported, again.unchanged) == (0, 2)
+
+
+async def test_customers_import_creates_links_and_validates_whole_rows(stack, tmp_path):
+    tag = secrets.token_hex(3)
+    await define_field(f"pet_{tag}", "Pet", "choice", ["dog", "cat"], utcnow())
+    existing, existing_card = await new_customer("Taken")
+    phone_a = f"+38050{secrets.randbelow(10**7):07d}"
+    phone_b = f"+38063{secrets.randbelow(10**7):07d}"
+    phone_c = f"+38066{secrets.randbelow(10**7):07d}"
+    path = write(
+        tmp_path,
+        f"phone,first_name,card_number,city,birth_date,marketing_consent,pet_{tag}\n"
+        f"{phone_a},Iryna,4000001234567,Lviv,1985-04-12,yes,dog\n"
+        f"{phone_b},Petro,,Kyiv,,no,\n"
+        f"not-a-phone,Nobody,,,,,\n"
+        f"{phone_c},Half,,Odesa,,,hamster\n"
+        f"+380670000000,Thief,{existing_card.number},,,,\n",
+    )
+    report = await import_customers(
+        rows(path, CUSTOMER_COLUMNS), "UA", "uk", "Europe/Kyiv", CARD_POLICY, utcnow()
+    )
+    assert (report.imported, report.rejected_rows) == (2, 3)
+    assert {(r.row, r.column) for r in report.rejections} == {
+        (4, "phone"),
+        (5, f"pet_{tag}"),
+        (6, "card_number"),
+    }
+    iryna = await Customer.get(phone=phone_a)
+    assert iryna.city == "Lviv" and str(iryna.birth_date) == "1985-04-12"
+    assert iryna.marketing_consent is True
+    assert (await Card.get(customer_id=iryna.id)).number == "4000001234567"
+    assert await CustomFieldValue.filter(customer_id=iryna.id, text_value="dog").exists()
+    petro = await Customer.get(phone=phone_b)
+    assert await Card.filter(customer_id=petro.id, status="active").exists()  # a digital card
+    # The row with a bad custom field value left nothing behind.
+    assert not await Customer.filter(phone=phone_c).exists()
+    again = await import_customers(
+        rows(path, CUSTOMER_COLUMNS), "UA", "uk", "Europe/Kyiv", CARD_POLICY, utcnow()
+    )
+    assert (again.imported, again.unchanged) == (0, 2)
+    assert (await Customer.get(id=existing.id)).first_name == "Taken"
+
+
+async def test_purchases_import_whole_receipts_and_metrics(stack, tmp_path):
+    store = await new_store()
+    customer, card = await new_customer("Buyer")
+    tag = secrets.token_hex(3)
+    header = (
+        "store,receipt_id,purchased_at,card_number,sku,name,category,"
+        "quantity,unit_price,discount,line_total\n"
+    )
+    s, n = store.code, card.number
+    path = write(
+        tmp_path,
+        header
+        + f"{s},R1-{tag},2026-03-01T10:00:00+02:00,{n},M-{tag},Milk,Dairy/Milk,2,30.00,0,60.00\n"
+        + f"{s},R1-{tag},2026-03-01T10:00:00+02:00,{n},B-{tag},Bread,Bakery,1,15.50,0.50,15.00\n"
+        + f"{s},R2-{tag},2026-03-08 09:30:00,{n},M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n"
+        + f"{s},R3-{tag},2026-03-09T09:30:00Z,{n},M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n"
+        + f"{s},R3-{tag},2026-03-09T09:30:00Z,{n},X-{tag},Wrong,Dairy/Milk,3,10.00,0,31.00\n"
+        + f"{s},R4-{tag},2026-03-10T09:30:00Z,999999999999,M-{tag},Milk,,1,30.00,0,30.00\n"
+        + f"NOPE,R5-{tag},2026-03-10T09:30:00Z,,M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n"
+        + f"{s},R6-{tag},yesterday,,M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n"
+        + f"{s},R7-{tag},2026-03-11T09:30:00Z,,M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n"
+        + f"{s},R2-{tag},2026-03-08 09:30:00,{n},M-{tag},Milk,Dairy/Milk,1,30.00,0,30.00\n",
+    )
+    report = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+    assert (report.rows, report.imported, report.lines) == (10, 3, 4)
+    rejected = {(r.row, r.column, r.reason) for r in report.rejections}
+    assert (6, "line_total", "is not quantity x unit_price - discount") in rejected
+    assert (5, "receipt_id", "another line of this receipt was rejected") in rejected
+    assert {r.row for r in report.rejections} == {5, 6, 7, 8, 9, 11}
+    reasons = {r.row: r.reason for r in report.rejections}
+    assert reasons[7] == "no card with this number"
+    assert reasons[8] == "unknown store code"
+    assert reasons[11] == "lines of this receipt are not together in the file"
+
+    r1 = await Purchase.get(store_id=store.id, receipt_id=f"R1-{tag}")
+    assert str(r1.total) == "75.00" and str(r1.discount_total) == "0.50"
+    assert r1.customer_id == customer.id
+    assert await PurchaseLine.filter(purchase_id=r1.id).count() == 2
+    r2 = await Purchase.get(store_id=store.id, receipt_id=f"R2-{tag}")
+    assert r2.purchased_at.utcoffset().total_seconds() == 0
+    assert r2.purchased_at.hour == 7  # 09:30 in the store's Kyiv time (UTC+2 in March)
+    anonymous = await Purchase.get(store_id=store.id, receipt_id=f"R7-{tag}")
+    assert anonymous.customer_id is None
+    assert not await Purchase.filter(store_id=store.id, receipt_id=f"R3-{tag}").exists()
+
+    metrics = await CustomerMetrics.get(customer_id=customer.id)
+    assert (metrics.receipts, metrics.spent_minor) == (2, 10500)
+
+    again = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+    assert (again.imported, again.unchanged, again.lines) == (0, 3, 0)
+    assert await Purchase.filter(store_id=store.id).count() == 3
+    assert (await CustomerMetrics.get(customer_id=customer.id)).receipts == 2
+
+
+async def test_a_file_without_the_needed_columns_is_refused(stack, tmp_path):
+    path = write(tmp_path, "sku,title\nA,B\n")
+    with pytest.raises(MissingColumns) as missing:
+        list(rows(path, PRODUCT_COLUMNS))
+    assert missing.value.missing == ["name"]
