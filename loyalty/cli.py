@@ -65,12 +65,15 @@ def migrate() -> None:
 
 @cli.command()
 def scheduler() -> None:
-    """Scheduled jobs (run exactly one): housekeeping now, campaign runs later."""
+    """Scheduled jobs (run exactly one): housekeeping, dynamic segment rebuilds, nightly
+    lifecycle and RFM."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from crm_core.clock import utcnow
     from crm_core.db import close_db, init_db
     from crm_core.housekeeping.service import purge_processed_updates
+    from crm_core.metrics.service import nightly_refresh
+    from crm_core.segments.service import refresh_dynamic_segments
 
     _configure_logging()
     settings = get_settings()
@@ -79,11 +82,36 @@ def scheduler() -> None:
         removed = await purge_processed_updates(utcnow())
         logging.getLogger("loyalty.scheduler").info("purged %d processed updates", removed)
 
+    async def refresh_segments() -> None:
+        results = await refresh_dynamic_segments(utcnow())
+        logging.getLogger("loyalty.scheduler").info("rebuilt %d dynamic segments", len(results))
+
+    async def nightly_metrics() -> None:
+        changed = await nightly_refresh(utcnow())
+        logging.getLogger("loyalty.scheduler").info("%d lifecycle stage changes", changed)
+        await refresh_segments()
+
     async def main() -> None:
         await init_db(settings.database_url, pool_size=2)
         jobs = AsyncIOScheduler(timezone="UTC")
         jobs.add_job(
             housekeeping, "interval", minutes=HOUSEKEEPING_INTERVAL_MINUTES, next_run_time=utcnow()
+        )
+        # One run at a time per job; a run missed while down is done once when back.
+        jobs.add_job(
+            refresh_segments,
+            "interval",
+            minutes=settings.segment_refresh_minutes,
+            max_instances=1,
+            coalesce=True,
+        )
+        jobs.add_job(
+            nightly_metrics,
+            "cron",
+            hour=settings.nightly_metrics_hour_utc,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=6 * 3600,
         )
         jobs.start()
         try:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     card_serial_digits: int = 8
     card_image_url_ttl_days: int = 30
 
+    # Dynamic segments are rebuilt this often (and per customer right after their changes).
+    segment_refresh_minutes: int = 15
+    # Lifecycle stages and RFM quintiles are recomputed every night at this UTC hour.
+    nightly_metrics_hour_utc: int = 3
     max_body_bytes: int = 1024 * 1024
     # CSV imports through the API are streamed to disk: they may be much larger.
     max_import_bytes: int = 2 * 1024 * 1024 * 1024

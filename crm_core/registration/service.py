@@ -18,9 +18,11 @@ from crm_core.customers.service import customer_with_phone
 from crm_core.customers.validation import timezone_for_phone
 from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
+from crm_core.segments.service import customer_changed_safely
 
 REGISTERED_STATE = "registered"
 ERASED_CARD_REASON = "erased"
+CONSENT_CHANGE = frozenset({"consent"})
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ async def withdraw_marketing(
         )
         await record_event(customer.id, EventKind.OPTED_OUT, now, channel, connection=connection)
     customer.marketing_consent = False
+    await customer_changed_safely(customer.id, CONSENT_CHANGE, now)
     return True
 
 
@@ -174,6 +177,7 @@ async def grant_marketing(
 ) -> None:
     await record_consent(customer.id, ConsentPurpose.MARKETING, True, channel, text_version, now)
     customer.marketing_consent = True
+    await customer_changed_safely(customer.id, CONSENT_CHANGE, now)
 
 
 async def erase_customer(
