@@ -403,6 +403,8 @@ async def import_purchases(
                 on_batch(report)
     if batch:
         await _write_batch(batch, catalogue, now, report, customers)
+        if on_batch:
+            on_batch(report)
     if customers:
         await rebuild_metrics(sorted(customers), now)
     if on_batch:
