@@ -16,6 +16,7 @@ from crm_core.clock import utcnow
 from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
+from crm_core.metrics.rfm import recompute_rfm
 from crm_core.profiles.service import define_field, set_field_values
 from crm_core.segments.compiler import compile_members
 from crm_core.segments.rules import validate_rule
@@ -136,6 +137,7 @@ async def build_cohort() -> Cohort:
     await Customer.filter(id=erased.id).update(erased_at=now, first_name=None, phone=None)
     # Bohdan blocked the bot: his only identity is unreachable.
     await ChannelIdentity.filter(customer_id=bohdan.id).update(reachable=False)
+    await recompute_rfm(now)  # what the nightly job does: every buyer gets scores
     return cohort
 
 
