@@ -141,9 +141,11 @@ def generate(server: str) -> None:
         # Lines: 40 % from the customer's own favourite top-level category (customer id mod 12).
         db.execute(
             "INSERT INTO purchase_lines (purchase_id, line_no, product_id, category_id, quantity, "
-            "unit_price, discount, line_total, refunded_quantity) "
-            "SELECT x.pid, x.l, pr.id, pr.category_id, x.q, x.price, 0, x.q * x.price, 0 FROM ("
-            "SELECT p.id AS pid, l, 1 + floor(random() * 3)::int AS q, "
+            "unit_price, discount, line_total, refunded_quantity, customer_id, purchased_at) "
+            "SELECT x.pid, x.l, pr.id, pr.category_id, x.q, x.price, 0, x.q * x.price, 0, "
+            "x.cid, x.ts FROM ("
+            "SELECT p.id AS pid, p.customer_id AS cid, p.purchased_at AS ts, l, "
+            "1 + floor(random() * 3)::int AS q, "
             "round((5 + random() * 95)::numeric, 2) AS price, "
             "CASE WHEN p.customer_id IS NOT NULL AND random() < 0.4 "
             "THEN (p.customer_id %% 12) * 200 + 1 + floor(random() * 200)::int "

@@ -298,6 +298,8 @@ async def _write_batch(
                         line.discount,
                         line.line_total,
                         ZERO,
+                        customer_id,
+                        receipt.purchased_at,
                     )
                 )
         report.lines += len(line_rows)
@@ -330,6 +332,8 @@ LINE_COLUMNS = (
     "discount",
     "line_total",
     "refunded_quantity",
+    "customer_id",
+    "purchased_at",
 )
 
 

@@ -239,6 +239,8 @@ async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetim
                 discount=line.discount,
                 line_total=line.line_total,
                 refunded_quantity=Decimal("0"),
+                customer_id=customer_id,
+                purchased_at=purchase.purchased_at,
             )
             for number, line in enumerate(data.lines, start=1)
         ]

@@ -286,31 +286,39 @@ class Compiler:
         )
 
     def _PurchasedCondition(self, node: PurchasedCondition) -> str:
-        joins = ["JOIN purchase_lines l ON l.purchase_id = p.id"]
-        where = ["p.customer_id IS NOT NULL", "l.refunded_quantity < l.quantity"]
+        """Read from the lines alone (they carry the customer and the time), so a category
+        within a window is one index range per category, not a join of every line."""
+        joins = []
+        where = ["l.customer_id IS NOT NULL", "l.refunded_quantity < l.quantity"]
         if node.category:
-            joins.append("JOIN categories pc ON pc.id = l.category_id")
-            where.append(self._category_match("pc", node.category))
+            where.append(
+                "l.category_id IN (SELECT pc.id FROM categories pc WHERE "
+                f"{self._category_match('pc', node.category)})"
+            )
         if node.sku:
             joins.append("JOIN products pr ON pr.id = l.product_id")
             where.append(f"pr.sku = {self.params(node.sku)}")
         if node.store:
-            joins.append("JOIN stores st ON st.id = p.store_id")
+            joins.append(
+                "JOIN purchases p ON p.id = l.purchase_id JOIN stores st ON st.id = p.store_id"
+            )
             where.append(f"st.code = {self.params(node.store)}")
         cutoff = self._cutoff(node.within_days)
         if cutoff is not None:
-            where.append(f"p.purchased_at >= {self.params(cutoff)}")
-        having = [f"COUNT(DISTINCT p.id) >= {self.params(node.min_times)}"]
+            where.append(f"l.purchased_at >= {self.params(cutoff)}")
+        having = []
+        if node.min_times > 1:
+            having.append(f"COUNT(DISTINCT l.purchase_id) >= {self.params(node.min_times)}")
         if node.min_sum is not None:
             value = f"{self.dialect.minor('l.line_total')}"
             having.append(f"SUM({value}) >= {self.params(to_minor(node.min_sum))}")
+        grouped = (" GROUP BY l.customer_id HAVING " + " AND ".join(having)) if having else ""
         return (
-            "c.id IN (SELECT p.customer_id FROM purchases p "
+            "c.id IN (SELECT l.customer_id FROM purchase_lines l "
             + " ".join(joins)
             + " WHERE "
             + " AND ".join(where)
-            + " GROUP BY p.customer_id HAVING "
-            + " AND ".join(having)
+            + grouped
             + ")"
         )
 
