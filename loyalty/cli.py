@@ -139,14 +139,28 @@ def worker() -> None:
 
 @cli.command()
 def demo(
-    customers: Annotated[int, typer.Option(help="How many demo customers to create.")] = 200,
+    customers: Annotated[int, typer.Option(help="How many demo customers to create.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Same seed, same day: the same data.")] = 7,
 ) -> None:
-    """Load a realistic demo data set: customers on every channel, consents and cards."""
-    from loyalty.demo import load_demo
+    """Load a realistic demo data set: stores, a catalogue, shoppers with histories, segments."""
+    from loyalty.demo import DemoAlreadyLoaded, load_demo
 
     settings = get_settings()
-    created = asyncio.run(load_demo(settings, customers))
-    typer.echo(f"created {created} demo customers with cards")
+    try:
+        summary = asyncio.run(load_demo(settings, customers, seed))
+    except DemoAlreadyLoaded:
+        typer.echo(
+            "The demo data is already in this database (stores DEMO-*): loading it twice would"
+            " double every history. Use a fresh database.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"created {summary.customers} customers, {summary.receipts} receipts"
+        f" ({summary.lines} lines) and {len(summary.segments)} segments:"
+    )
+    for name, members in summary.segments.items():
+        typer.echo(f"  {members:6d}  {name}")
 
 
 keys = typer.Typer(help="Staff API keys: shown once, stored hashed.", no_args_is_help=True)
