@@ -15,12 +15,15 @@ DAY = 86400.0
 class LifecyclePolicy:
     """A customer is lapsing after `lapsing_factor` of their own typical interval without a
     purchase, and lost after `lost_factor` of it. One-purchase customers have no interval yet
-    and are judged by `default_interval_days`; very frequent shoppers by `min_interval_days`."""
+    and are judged by `default_interval_days`; very frequent shoppers by `min_interval_days`.
+    Nobody is lost before `lost_min_days` without a purchase: a weekly shopper who skipped six
+    weeks is lapsing (worth a win-back offer), not gone."""
 
     lapsing_factor: float = 2.0
     lost_factor: float = 6.0
     default_interval_days: float = 30.0
     min_interval_days: float = 7.0
+    lost_min_days: float = 120.0
 
 
 DEFAULT_POLICY = LifecyclePolicy()
@@ -49,7 +52,7 @@ def stage_for(
         policy.min_interval_days, typical if typical is not None else policy.default_interval_days
     )
     idle = (now - last).total_seconds() / DAY
-    if idle > policy.lost_factor * interval:
+    if idle > max(policy.lost_factor * interval, policy.lost_min_days):
         return Stage.LOST
     if idle > policy.lapsing_factor * interval:
         return Stage.LAPSING
@@ -81,7 +84,8 @@ def stage_sql(
 
     return (
         f"(CASE WHEN {m}.receipts <= 0 OR {m}.last_purchase_at IS NULL THEN '{Stage.REGISTERED}' "
-        f"WHEN {idle()} > {params(policy.lost_factor)} * {interval()} THEN '{Stage.LOST}' "
+        f"WHEN {idle()} > {params(policy.lost_factor)} * {interval()}"
+        f" AND {idle()} > {params(policy.lost_min_days)} THEN '{Stage.LOST}' "
         f"WHEN {idle()} > {params(policy.lapsing_factor)} * {interval()} THEN '{Stage.LAPSING}' "
         f"WHEN {m}.receipts = 1 THEN '{Stage.NEW}' ELSE '{Stage.REGULAR}' END)"
     )

@@ -28,7 +28,8 @@ DAY = timedelta(days=1)
         (1, 181, 181, Stage.LOST),  # 6 x 30 days
         (10, 70, 7, Stage.REGULAR),  # weekly, last week
         (10, 78, 15, Stage.LAPSING),  # weekly, but two weeks and a day without
-        (10, 106, 43, Stage.LOST),  # weekly, six weeks and a day without
+        (10, 106, 43, Stage.LAPSING),  # weekly, six weeks without: not gone before 120 days
+        (10, 184, 121, Stage.LOST),  # weekly, four months without
         (3, 2, 0, Stage.REGULAR),  # three visits in two days: judged by the 7-day floor
         (3, 2, 15, Stage.LAPSING),
     ],
@@ -99,6 +100,8 @@ async def test_time_moves_customers_along_and_every_move_is_recorded(stack):
     metrics = await CustomerMetrics.get(customer_id=customer.id)
     assert metrics.stage == Stage.LAPSING
     await nightly_refresh(now + timedelta(days=60))
+    assert (await CustomerMetrics.get(customer_id=customer.id)).stage == Stage.LAPSING
+    await nightly_refresh(now + timedelta(days=125))
     assert (await CustomerMetrics.get(customer_id=customer.id)).stage == Stage.LOST
 
     moves = await StageChange.filter(customer_id=customer.id).order_by("id")
@@ -113,8 +116,8 @@ async def test_time_moves_customers_along_and_every_move_is_recorded(stack):
         store,
         card,
         [item("Dairy/Milk", "20.00")],
-        now + timedelta(days=61),
-        now=now + timedelta(days=61),
+        now + timedelta(days=126),
+        now=now + timedelta(days=126),
     )
     assert (await CustomerMetrics.get(customer_id=customer.id)).stage == Stage.REGULAR
     last = await StageChange.filter(customer_id=customer.id).order_by("-id").first()
