@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "crm_core.events.models",
     "crm_core.metrics.models",
     "crm_core.segments.models",
+    "crm_core.campaigns.models",
 ]
 
 

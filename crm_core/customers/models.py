@@ -58,3 +58,5 @@ class ChannelIdentity(models.Model):
     class Meta:
         table = "channel_identities"
         unique_together = (("channel", "external_id"),)
+        # Campaign planning picks each customer's identity: one index range per customer.
+        indexes = (("customer_id",),)

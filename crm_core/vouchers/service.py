@@ -69,7 +69,7 @@ class Reversal:
     cancelled: list[VoucherRedemption] = field(default_factory=list)
 
 
-def _check_spec(spec: VoucherSpec) -> None:
+def check_voucher_spec(spec: VoucherSpec) -> None:
     if spec.valid_until <= spec.valid_from:
         raise InvalidVoucherSpec("valid_until must be after valid_from")
     if spec.uses_allowed < 1:
@@ -83,7 +83,7 @@ def _check_spec(spec: VoucherSpec) -> None:
 
 
 async def issue_voucher(spec: VoucherSpec, now: datetime) -> Voucher:
-    _check_spec(spec)
+    check_voucher_spec(spec)
     for _ in range(_CODE_ATTEMPTS):
         try:
             return await Voucher.create(

@@ -1,0 +1,216 @@
+"""Planning a campaign run: audience, suppression, control split and outbox, set-based in SQL.
+
+One `INSERT ... SELECT` writes every treatment and control row of a run; nothing loops over
+customers in Python. The outbox key (run, customer) makes planning idempotent: a run planned
+twice (a retried job, two schedulers firing) inserts nothing the second time. The control
+split hashes campaign and customer with the campaign's own multiplier and offset, so the same
+customers are in control on every re-run of the same campaign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from crm_core.campaigns.models import Campaign, CampaignRun, Group, MessageState
+from crm_core.segments.models import Segment, SegmentKind, SegmentStatus
+from crm_core.segments.service import refresh_segment
+from crm_core.sql import Dialect, Params, dialect_of, execute, fetch, transaction
+
+HASH_SPACE = 2**32
+BUCKETS = 1000  # control shares are set in whole percent: 10 buckets per percent
+# Channels a campaign can push to; the free one (Telegram) first.
+PUSH_CHANNELS = ("telegram", "viber")
+
+
+class Suppression(StrEnum):
+    """Why a member of the audience gets nothing (in this order of precedence)."""
+
+    ERASED = "erased"
+    EXCLUDED = "excluded_segment"
+    NO_CONSENT = "no_marketing_consent"
+    UNREACHABLE = "unreachable"
+
+
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class SplitHash:
+    """((customer_id * multiplier + offset) mod 2^32) scaled to 0..999: a bucket per customer."""
+
+    multiplier: int
+    offset: int
+
+    @classmethod
+    def for_campaign(cls, salt: str) -> SplitHash:
+        digest = hashlib.sha256(salt.encode()).digest()
+        # An odd multiplier below 2^31 keeps customer_id * multiplier inside a signed 64-bit
+        # integer on both databases for any id below 2^32.
+        multiplier = (int.from_bytes(digest[:4], "big") >> 1) | 1
+        return cls(multiplier, int.from_bytes(digest[4:8], "big"))
+
+    def bucket(self, customer_id: int) -> int:
+        return ((customer_id * self.multiplier + self.offset) % HASH_SPACE) * BUCKETS // HASH_SPACE
+
+    def sql(self, column: str, params: Params) -> str:
+        return (
+            f"((({column} * {params(self.multiplier)} + {params(self.offset)}) "
+            f"% {HASH_SPACE}) * {BUCKETS} / {HASH_SPACE})"
+        )
+
+
+def is_control(split: SplitHash, control_percent: int, customer_id: int) -> bool:
+    return split.bucket(customer_id) < control_percent * BUCKETS // 100
+
+
+def _excluded(campaign: Campaign, params: Params, customer: str) -> str:
+    if not campaign.exclude_segment_ids:
+        return "0 = 1"
+    return (
+        f"EXISTS (SELECT 1 FROM segment_members x WHERE x.customer_id = {customer} "
+        f"AND x.segment_id IN {params.many(campaign.exclude_segment_ids)})"
+    )
+
+
+def _reachable_identity(params: Params, customer: str) -> str:
+    """The identity to write to: reachable, Telegram before Viber, the most recently seen."""
+    return (
+        "(SELECT i.id FROM channel_identities i "
+        f"WHERE i.customer_id = {customer} AND i.reachable "
+        f"AND i.channel IN {params.many(PUSH_CHANNELS)} "
+        f"ORDER BY CASE WHEN i.channel = {params(PUSH_CHANNELS[0])} THEN 0 ELSE 1 END, "
+        "i.last_seen_at DESC, i.id LIMIT 1)"
+    )
+
+
+def _suppression_case(campaign: Campaign, params: Params) -> str:
+    return (
+        f"CASE WHEN c.erased_at IS NOT NULL THEN {params(Suppression.ERASED.value)} "
+        f"WHEN {_excluded(campaign, params, 'c.id')} THEN {params(Suppression.EXCLUDED.value)} "
+        f"WHEN NOT c.marketing_consent THEN {params(Suppression.NO_CONSENT.value)} "
+        f"WHEN {_reachable_identity(params, 'c.id')} IS NULL "
+        f"THEN {params(Suppression.UNREACHABLE.value)} END"
+    )
+
+
+@dataclass(frozen=True)
+class Audience:
+    size: int
+    suppressed: dict[str, int]
+
+    @property
+    def eligible(self) -> int:
+        return self.size - sum(self.suppressed.values())
+
+
+async def measure_audience(campaign: Campaign, connection=None) -> Audience:
+    """The audience's size now and how many of it would be suppressed, by reason."""
+    async with transaction(connection) as db:
+        params = Params(dialect_of(db))
+        rows = await fetch(
+            f"SELECT reason, COUNT(*) AS n FROM (SELECT {_suppression_case(campaign, params)} "
+            "AS reason FROM segment_members m JOIN customers c ON c.id = m.customer_id "
+            f"WHERE m.segment_id = {params(campaign.segment_id)}) s GROUP BY reason",
+            params.values,
+            db,
+        )
+    counts = {row["reason"]: row["n"] for row in rows}
+    size = sum(counts.values())
+    return Audience(size, {r.value: counts.get(r.value, 0) for r in Suppression})
+
+
+async def refresh_audience(campaign: Campaign, now: datetime) -> None:
+    """Dynamic audience and exclusion segments are judged afresh at run time."""
+    ids = [campaign.segment_id, *campaign.exclude_segment_ids]
+    for segment in await Segment.filter(id__in=ids):
+        if segment.kind == SegmentKind.DYNAMIC and segment.status == SegmentStatus.ACTIVE:
+            await refresh_segment(segment, now)
+
+
+def _insert_outbox(
+    campaign: Campaign, run_id: int, dialect: Dialect, now: datetime, due: datetime
+) -> tuple[str, list]:
+    params = Params(dialect)
+    split = SplitHash(campaign.split_multiplier, campaign.split_offset)
+    control_below = campaign.control_percent * BUCKETS // 100
+    identity = _reachable_identity(params, "c.id")
+    eligible = (
+        f"m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
+        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')}"
+    )
+    in_control = f"{split.sql('e.id', params)} < {params(control_below)}"
+    group = (
+        f"CASE WHEN {in_control} THEN {params(Group.CONTROL.value)} "
+        f"ELSE {params(Group.TREATMENT.value)} END"
+    )
+    state = (
+        f"CASE WHEN {in_control} THEN {params(MessageState.CONTROL.value)} "
+        f"ELSE {params(MessageState.PENDING.value)} END"
+    )
+    sql = (
+        'INSERT INTO campaign_outbox (run_id, customer_id, "group", identity_id, channel, state, '
+        "due_at, attempts, created_at) "
+        f"SELECT {params(run_id)}, e.id, {group}, e.identity_id, "
+        f"i.channel, {state}, {params(due)}, 0, {params(now)} "
+        f"FROM (SELECT c.id, {identity} AS identity_id FROM segment_members m "
+        f"JOIN customers c ON c.id = m.customer_id WHERE {eligible}) e "
+        "JOIN channel_identities i ON i.id = e.identity_id "
+        "WHERE e.identity_id IS NOT NULL "
+        "ON CONFLICT (run_id, customer_id) DO NOTHING"
+    )
+    return sql, params.values
+
+
+async def plan_run(campaign: Campaign, fire_time: datetime, now: datetime) -> CampaignRun:
+    """Plan the run of `campaign` for one firing of its schedule; planning again is a no-op."""
+    run, _ = await CampaignRun.get_or_create(
+        campaign_id=campaign.id,
+        fire_time=fire_time,
+        defaults={
+            "status": RunStatus.PLANNING,
+            "audience": 0,
+            "treatment": 0,
+            "control": 0,
+            "suppressed": {},
+            "created_at": now,
+        },
+    )
+    if run.status != RunStatus.PLANNING:
+        return run
+    await refresh_audience(campaign, now)
+    async with transaction() as db:
+        dialect = dialect_of(db)
+        if dialect.postgres:
+            # Two schedulers planning the same run wait for each other; the second finds it done.
+            await execute("SELECT id FROM campaign_runs WHERE id = $1 FOR UPDATE", [run.id], db)
+            current = await fetch("SELECT status FROM campaign_runs WHERE id = $1", [run.id], db)
+            if current[0]["status"] != RunStatus.PLANNING:
+                return await CampaignRun.get(id=run.id)
+        audience = await measure_audience(campaign, db)
+        sql, values = _insert_outbox(campaign, run.id, dialect, now, max(fire_time, now))
+        await execute(sql, values, db)
+        params = Params(dialect)
+        groups = {
+            row["grp"]: row["n"]
+            for row in await fetch(
+                f'SELECT "group" AS grp, COUNT(*) AS n FROM campaign_outbox '
+                f'WHERE run_id = {params(run.id)} GROUP BY "group"',
+                params.values,
+                db,
+            )
+        }
+        run.status = RunStatus.PLANNED
+        run.audience = audience.size
+        run.suppressed = audience.suppressed
+        run.treatment = groups.get(Group.TREATMENT.value, 0)
+        run.control = groups.get(Group.CONTROL.value, 0)
+        run.planned_at = now
+        await run.save(using_db=db)
+    return run

@@ -1,0 +1,242 @@
+"""Creating campaigns: every part checked before anything is saved or scheduled.
+
+A bad template, a schedule that never fires, a control share outside 0-50 %, a voucher that
+cannot be honoured or an empty audience is refused with the path of the bad part and a reason
+code the API turns into a sentence; nothing is stored then.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlparse
+
+from apscheduler.triggers.cron import CronTrigger
+
+from crm_core.campaigns.models import Campaign, CampaignStatus
+from crm_core.campaigns.planning import SplitHash, measure_audience
+from crm_core.segments.models import Segment
+from crm_core.vouchers.models import VoucherKind
+from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, check_voucher_spec
+
+PLACEHOLDERS = frozenset({"first_name", "card_number", "products"})
+VOUCHER_PLACEHOLDERS = frozenset({"voucher_code", "voucher_value", "voucher_expires"})
+MAX_CONTROL_PERCENT = 50
+MAX_TEXT = 1000  # Viber's and Telegram's captions are the tightest limit a campaign meets
+MAX_VALIDITY_DAYS = 366
+
+
+class Problem(StrEnum):
+    REQUIRED = "required"
+    UNKNOWN_SEGMENT = "unknown_segment"
+    UNKNOWN_LANGUAGE = "unknown_language"
+    NO_DEFAULT_MESSAGE = "no_default_message"
+    UNKNOWN_PLACEHOLDER = "unknown_placeholder"
+    BROKEN_TEMPLATE = "broken_template"
+    VOUCHER_PLACEHOLDER_WITHOUT_VOUCHER = "voucher_placeholder_without_voucher"
+    TOO_LONG = "too_long"
+    BAD_URL = "bad_url"
+    CONTROL_OUT_OF_RANGE = "control_out_of_range"
+    BAD_SCHEDULE = "bad_schedule"
+    BAD_CRON = "bad_cron"
+    CRON_NEVER_FIRES = "cron_never_fires"
+    IN_THE_PAST = "in_the_past"
+    BAD_VOUCHER = "bad_voucher"
+    EMPTY_AUDIENCE = "empty_audience"
+
+
+class CampaignRejected(ValueError):
+    def __init__(self, path: str, problem: Problem, detail: str = "") -> None:
+        super().__init__(f"{path}: {problem}{' (' + detail + ')' if detail else ''}")
+        self.path, self.problem, self.detail = path, problem, detail
+
+
+@dataclass(frozen=True)
+class CampaignIn:
+    name: str
+    segment_id: int
+    messages: dict[str, dict[str, Any]]
+    default_language: str
+    schedule: dict[str, Any]
+    control_percent: int = 10
+    exclude_segment_ids: list[int] = field(default_factory=list)
+    voucher: dict[str, Any] | None = None
+
+
+def placeholders_of(template: str, path: str) -> set[str]:
+    """The `{names}` a template uses; format specs and attribute access are not allowed."""
+    names: set[str] = set()
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise CampaignRejected(path, Problem.BROKEN_TEMPLATE, str(error)) from None
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if spec or conversion or not name.isidentifier():
+            raise CampaignRejected(path, Problem.BROKEN_TEMPLATE, name)
+        names.add(name)
+    return names
+
+
+def _check_messages(data: CampaignIn, languages: tuple[str, ...], has_voucher: bool) -> None:
+    if not data.messages:
+        raise CampaignRejected("messages", Problem.REQUIRED)
+    for language, message in data.messages.items():
+        path = f"messages.{language}"
+        if language not in languages:
+            raise CampaignRejected(path, Problem.UNKNOWN_LANGUAGE, ", ".join(languages))
+        if not isinstance(message, dict) or not str(message.get("text") or "").strip():
+            raise CampaignRejected(f"{path}.text", Problem.REQUIRED)
+        text = str(message["text"])
+        if len(text) > MAX_TEXT:
+            raise CampaignRejected(f"{path}.text", Problem.TOO_LONG, str(MAX_TEXT))
+        used = placeholders_of(text, f"{path}.text")
+        unknown = used - PLACEHOLDERS - VOUCHER_PLACEHOLDERS
+        if unknown:
+            raise CampaignRejected(
+                f"{path}.text", Problem.UNKNOWN_PLACEHOLDER, ", ".join(sorted(unknown))
+            )
+        if used & VOUCHER_PLACEHOLDERS and not has_voucher:
+            raise CampaignRejected(f"{path}.text", Problem.VOUCHER_PLACEHOLDER_WITHOUT_VOUCHER)
+        image = message.get("image_url")
+        if image is not None:
+            parsed = urlparse(str(image))
+            if parsed.scheme != "https" or not parsed.netloc:
+                raise CampaignRejected(f"{path}.image_url", Problem.BAD_URL)
+    if data.default_language not in data.messages:
+        raise CampaignRejected("default_language", Problem.NO_DEFAULT_MESSAGE)
+
+
+def check_schedule(schedule: dict[str, Any], timezone: str, now: datetime) -> datetime:
+    """The first fire time of a one-off or recurring schedule; refused when there is none."""
+    kind = schedule.get("kind")
+    if kind == "once":
+        raw = schedule.get("at")
+        try:
+            at = datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw)) from None
+        if at.tzinfo is None:
+            raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, "needs a UTC offset")
+        if at < now - timedelta(minutes=1):
+            raise CampaignRejected("schedule.at", Problem.IN_THE_PAST)
+        return at
+    if kind == "recurring":
+        expression = str(schedule.get("cron") or "")
+        try:
+            trigger = CronTrigger.from_crontab(expression, timezone=timezone)
+        except ValueError as error:
+            raise CampaignRejected("schedule.cron", Problem.BAD_CRON, str(error)) from None
+        first = trigger.get_next_fire_time(None, now)
+        if first is None:
+            raise CampaignRejected("schedule.cron", Problem.CRON_NEVER_FIRES, expression)
+        return first
+    raise CampaignRejected("schedule.kind", Problem.BAD_SCHEDULE, "once, recurring")
+
+
+def voucher_spec(template: dict[str, Any], customer_id: int, now: datetime) -> VoucherSpec:
+    """The voucher one recipient gets from the campaign's template."""
+    try:
+        kind = VoucherKind(template.get("kind"))
+        value = Decimal(str(template.get("value", "0")))
+        days = int(template.get("valid_days", 14))
+        min_basket = template.get("min_basket")
+    except (ValueError, InvalidOperation):
+        raise CampaignRejected("voucher", Problem.BAD_VOUCHER) from None
+    if not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise CampaignRejected("voucher.valid_days", Problem.BAD_VOUCHER, f"1-{MAX_VALIDITY_DAYS}")
+    try:
+        return VoucherSpec(
+            kind=kind,
+            value=value,
+            title=str(template.get("title") or "").strip()[:128],
+            valid_from=now,
+            valid_until=now + timedelta(days=days),
+            currency=template.get("currency"),
+            min_basket=Decimal(str(min_basket)) if min_basket is not None else None,
+            allowed_categories=tuple(template.get("allowed_categories") or ()),
+            excluded_categories=tuple(template.get("excluded_categories") or ()),
+            free_product_sku=template.get("free_product_sku"),
+            customer_id=customer_id,
+        )
+    except (ValueError, InvalidOperation):
+        raise CampaignRejected("voucher", Problem.BAD_VOUCHER) from None
+
+
+def check_voucher(template: dict[str, Any], now: datetime) -> None:
+    spec = voucher_spec(template, 0, now)
+    if not spec.title:
+        raise CampaignRejected("voucher.title", Problem.REQUIRED)
+    try:
+        check_voucher_spec(spec)
+    except InvalidVoucherSpec as error:
+        raise CampaignRejected("voucher", Problem.BAD_VOUCHER, str(error)) from None
+
+
+async def check_campaign(
+    data: CampaignIn, languages: tuple[str, ...], timezone: str, now: datetime
+) -> datetime:
+    """Everything about a campaign that can be judged before it runs; its first fire time."""
+    if not data.name.strip() or len(data.name) > 128:
+        raise CampaignRejected("name", Problem.REQUIRED)
+    segments = {data.segment_id, *data.exclude_segment_ids}
+    found = set(await Segment.filter(id__in=segments).values_list("id", flat=True))
+    if data.segment_id not in found:
+        raise CampaignRejected("segment_id", Problem.UNKNOWN_SEGMENT, str(data.segment_id))
+    for index, excluded in enumerate(data.exclude_segment_ids):
+        if excluded not in found:
+            raise CampaignRejected(
+                f"exclude_segment_ids[{index}]", Problem.UNKNOWN_SEGMENT, str(excluded)
+            )
+    if not isinstance(data.control_percent, int) or not (
+        0 <= data.control_percent <= MAX_CONTROL_PERCENT
+    ):
+        raise CampaignRejected("control_percent", Problem.CONTROL_OUT_OF_RANGE, "0-50")
+    if data.voucher is not None:
+        check_voucher(data.voucher, now)
+    _check_messages(data, languages, data.voucher is not None)
+    return check_schedule(data.schedule, timezone, now)
+
+
+async def create_campaign(
+    data: CampaignIn, languages: tuple[str, ...], timezone: str, now: datetime
+) -> Campaign:
+    """A checked draft; `schedule_campaign` makes it scheduled."""
+    await check_campaign(data, languages, timezone, now)
+    split = SplitHash.for_campaign(secrets.token_hex(16))
+    return await Campaign.create(
+        name=data.name.strip(),
+        status=CampaignStatus.DRAFT,
+        segment_id=data.segment_id,
+        exclude_segment_ids=list(data.exclude_segment_ids),
+        messages=data.messages,
+        default_language=data.default_language,
+        voucher_template=data.voucher,
+        control_percent=data.control_percent,
+        schedule_kind=data.schedule["kind"],
+        run_at=datetime.fromisoformat(data.schedule["at"])
+        if data.schedule["kind"] == "once"
+        else None,
+        cron=data.schedule.get("cron") if data.schedule["kind"] == "recurring" else None,
+        split_multiplier=split.multiplier,
+        split_offset=split.offset,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def schedule_campaign(campaign: Campaign, now: datetime) -> Campaign:
+    """Draft -> scheduled, refused when nobody in the audience could receive it."""
+    audience = await measure_audience(campaign)
+    if audience.eligible <= 0:
+        raise CampaignRejected("segment_id", Problem.EMPTY_AUDIENCE)
+    campaign.status = CampaignStatus.SCHEDULED
+    campaign.updated_at = now
+    await campaign.save(update_fields=["status", "updated_at"])
+    return campaign
