@@ -15,6 +15,7 @@ from loyalty.settings import get_settings
 
 cli = typer.Typer(help="Messenger-first loyalty service.", no_args_is_help=True)
 HOUSEKEEPING_INTERVAL_MINUTES = 60
+CAMPAIGN_SYNC_SECONDS = 10
 
 
 def _configure_logging() -> None:
@@ -65,8 +66,8 @@ def migrate() -> None:
 
 @cli.command()
 def scheduler() -> None:
-    """Scheduled jobs (run exactly one): housekeeping, dynamic segment rebuilds, nightly
-    lifecycle and RFM."""
+    """Scheduled jobs (run exactly one): campaign runs, housekeeping, dynamic segment rebuilds,
+    nightly lifecycle and RFM."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from crm_core.clock import utcnow
@@ -92,8 +93,21 @@ def scheduler() -> None:
         await refresh_segments()
 
     async def main() -> None:
+        from loyalty.campaign_jobs import STORE, campaign_job_store, keep_jobs_in_step
+
         await init_db(settings.database_url, pool_size=2)
         jobs = AsyncIOScheduler(timezone="UTC")
+        jobs.add_jobstore(campaign_job_store(settings.database_url), alias=STORE)
+        # Campaign jobs follow the campaigns table within seconds of a change in the API.
+        jobs.add_job(
+            keep_jobs_in_step,
+            "interval",
+            seconds=CAMPAIGN_SYNC_SECONDS,
+            args=[jobs],
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
         jobs.add_job(
             housekeeping, "interval", minutes=HOUSEKEEPING_INTERVAL_MINUTES, next_run_time=utcnow()
         )
@@ -125,16 +139,11 @@ def scheduler() -> None:
 
 @cli.command()
 def worker() -> None:
-    """Outbound delivery worker. Replies are sent inline today; the campaign outbox comes next."""
+    """Campaign delivery worker: run as many as needed (PostgreSQL; one on SQLite)."""
+    from loyalty.delivery import run_worker
+
     _configure_logging()
-    logging.getLogger("loyalty.worker").warning(
-        "no outbox in this version: the worker idles until campaign delivery lands"
-    )
-
-    async def idle() -> None:
-        await asyncio.Event().wait()
-
-    asyncio.run(idle())
+    asyncio.run(run_worker(get_settings()))
 
 
 @cli.command()

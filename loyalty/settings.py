@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_core.campaigns.quiet_hours import QuietHours
 
 SUPPORTED_LANGUAGES = ("uk", "en", "pl", "cs", "ru")
 
@@ -51,12 +54,51 @@ class Settings(BaseSettings):
     max_import_bytes: int = 2 * 1024 * 1024 * 1024
     db_pool_size: int = 20
 
+    # Campaign delivery. At most this many marketing messages per customer per 7 days.
+    campaign_frequency_cap: int = 3
+    # No marketing between these local times (customer's timezone); may cross midnight.
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "09:00"
+    # Pace per bot across chats and per chat (messages/s); 0 turns a limit off.
+    telegram_rate_per_second: float = 30.0
+    telegram_chat_rate_per_second: float = 1.0
+    # Paid broadcasts lift Telegram's limit (raise telegram_rate_per_second with it).
+    telegram_allow_paid_broadcast: bool = False
+    viber_rate_per_second: float = 50.0
+    viber_chat_rate_per_second: float = 1.0
+    worker_batch_size: int = 200
+    worker_concurrency: int = 64
+    send_max_attempts: int = 5
+    # A schedule missed while the scheduler was down still runs if it is this late at most.
+    campaign_misfire_grace_minutes: int = 360
+    # Purchases this many days after a run count towards its results.
+    attribution_days: int = 14
+
     @field_validator("default_language")
     @classmethod
     def _language_supported(cls, value: str) -> str:
         if value not in SUPPORTED_LANGUAGES:
             raise ValueError(f"DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
+
+    @field_validator("quiet_hours_start", "quiet_hours_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError("quiet hours are local times like 21:00") from None
+        return value
+
+    @model_validator(mode="after")
+    def _quiet_hours_leave_time_to_send(self) -> Settings:
+        self.quiet_hours()  # a window covering the whole day is refused, not silently obeyed
+        return self
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(
+            time.fromisoformat(self.quiet_hours_start), time.fromisoformat(self.quiet_hours_end)
+        )
 
     @field_validator("card_number_prefix")
     @classmethod

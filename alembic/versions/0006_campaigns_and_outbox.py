@@ -19,6 +19,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # APScheduler's persistent job store (its own layout): campaign schedules survive restarts.
+    op.create_table(
+        "apscheduler_jobs",
+        sa.Column("id", sa.Unicode(191), primary_key=True),
+        sa.Column("next_run_time", sa.Float(25), nullable=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+    )
+    op.create_index("ix_apscheduler_jobs_next_run_time", "apscheduler_jobs", ["next_run_time"])
     op.create_index("ix_channel_identities_customer", "channel_identities", ["customer_id"])
     op.create_table(
         "campaigns",
@@ -97,6 +105,16 @@ def upgrade() -> None:
         sa.Column("created_at", timestamp(), nullable=False),
         sa.Column("sent_at", timestamp(), nullable=True),
         sa.Column("finished_at", timestamp(), nullable=True),
+        sa.Column("platform_message_id", sa.String(64), nullable=True),
+        sa.Column("delivered_at", timestamp(), nullable=True),
+        sa.Column("seen_at", timestamp(), nullable=True),
+        sa.Column(
+            "voucher_id",
+            sa.BigInteger(),
+            sa.ForeignKey("vouchers.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column("products", json(), nullable=True),
         sa.UniqueConstraint("run_id", "customer_id", name="uq_campaign_outbox_run_customer"),
         sqlite_autoincrement=True,
     )
@@ -104,9 +122,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_campaign_outbox_customer_sent", "campaign_outbox", ["customer_id", "sent_at"]
     )
+    op.create_index(
+        "ix_campaign_outbox_platform_message", "campaign_outbox", ["platform_message_id"]
+    )
 
 
 def downgrade() -> None:
-    for table in ("campaign_outbox", "campaign_runs", "campaigns"):
+    for table in ("campaign_outbox", "campaign_runs", "campaigns", "apscheduler_jobs"):
         op.drop_table(table)
     op.drop_index("ix_channel_identities_customer", "channel_identities")

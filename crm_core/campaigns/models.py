@@ -106,8 +106,16 @@ class OutboxMessage(models.Model):
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The platform's id of the sent message (Viber's message_token): its callbacks name it.
+    platform_message_id = fields.CharField(max_length=64, null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    seen_at = fields.DatetimeField(null=True)
+    voucher = fields.ForeignKeyField(
+        "models.Voucher", related_name="campaign_messages", null=True, on_delete=fields.SET_NULL
+    )
+    products: list | None = fields.JSONField(null=True)
 
     class Meta:
         table = "campaign_outbox"
         unique_together = (("run_id", "customer_id"),)
-        indexes = (("state", "due_at"), ("customer_id", "sent_at"))
+        indexes = (("state", "due_at"), ("customer_id", "sent_at"), ("platform_message_id",))

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from crm_core.campaigns.models import Campaign, CampaignRun, Group, MessageState
+from crm_core.campaigns.schedule import local_due
 from crm_core.segments.models import Segment, SegmentKind, SegmentStatus
 from crm_core.segments.service import refresh_segment
 from crm_core.sql import Dialect, Params, dialect_of, execute, fetch, transaction
@@ -134,8 +135,27 @@ async def refresh_audience(campaign: Campaign, now: datetime) -> None:
             await refresh_segment(segment, now)
 
 
+def _due_sql(
+    campaign: Campaign, due: dict[str, datetime], fallback: datetime, params: Params
+) -> str:
+    """Each customer's due time by their timezone, as one CASE over the audience's zones."""
+    def moment(at: datetime) -> str:
+        # asyncpg types a bare parameter in CASE ... THEN as text
+        return f"CAST({params(at)} AS TIMESTAMPTZ)" if params.dialect.postgres else params(at)
+
+    if not due:
+        return moment(fallback)
+    cases = " ".join(f"WHEN {params(zone)} THEN {moment(at)}" for zone, at in due.items())
+    return f"CASE c.timezone {cases} ELSE {moment(fallback)} END"
+
+
 def _insert_outbox(
-    campaign: Campaign, run_id: int, dialect: Dialect, now: datetime, due: datetime
+    campaign: Campaign,
+    run_id: int,
+    dialect: Dialect,
+    now: datetime,
+    due: dict[str, datetime],
+    fallback_due: datetime,
 ) -> tuple[str, list]:
     params = Params(dialect)
     split = SplitHash(campaign.split_multiplier, campaign.split_offset)
@@ -154,12 +174,14 @@ def _insert_outbox(
         f"CASE WHEN {in_control} THEN {params(MessageState.CONTROL.value)} "
         f"ELSE {params(MessageState.PENDING.value)} END"
     )
+    due_at = _due_sql(campaign, due, fallback_due, params)
     sql = (
         'INSERT INTO campaign_outbox (run_id, customer_id, "group", identity_id, channel, state, '
         "due_at, attempts, created_at) "
         f"SELECT {params(run_id)}, e.id, {group}, e.identity_id, "
-        f"i.channel, {state}, {params(due)}, 0, {params(now)} "
-        f"FROM (SELECT c.id, {identity} AS identity_id FROM segment_members m "
+        f"i.channel, {state}, e.due_at, 0, {params(now)} "
+        f"FROM (SELECT c.id, {identity} AS identity_id, {due_at} AS due_at "
+        "FROM segment_members m "
         f"JOIN customers c ON c.id = m.customer_id WHERE {eligible}) e "
         "JOIN channel_identities i ON i.id = e.identity_id "
         "WHERE e.identity_id IS NOT NULL "
@@ -194,7 +216,18 @@ async def plan_run(campaign: Campaign, fire_time: datetime, now: datetime) -> Ca
             if current[0]["status"] != RunStatus.PLANNING:
                 return await CampaignRun.get(id=run.id)
         audience = await measure_audience(campaign, db)
-        sql, values = _insert_outbox(campaign, run.id, dialect, now, max(fire_time, now))
+        zones = await fetch(
+            "SELECT DISTINCT c.timezone FROM segment_members m JOIN customers c "
+            f"ON c.id = m.customer_id WHERE m.segment_id = {Params(dialect)(campaign.segment_id)}",
+            [campaign.segment_id],
+            db,
+        )
+        due = {
+            row["timezone"]: max(local_due(campaign.schedule_kind, fire_time, row["timezone"]), now)
+            for row in zones
+        }
+        fallback = max(fire_time, now)
+        sql, values = _insert_outbox(campaign, run.id, dialect, now, due, fallback)
         await execute(sql, values, db)
         params = Params(dialect)
         groups = {

@@ -16,10 +16,16 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-from apscheduler.triggers.cron import CronTrigger
-
-from crm_core.campaigns.models import Campaign, CampaignStatus
-from crm_core.campaigns.planning import SplitHash, measure_audience
+from crm_core.campaigns.models import (
+    Campaign,
+    CampaignRun,
+    CampaignStatus,
+    MessageState,
+    OutboxMessage,
+)
+from crm_core.campaigns.outbox import cancel_pending
+from crm_core.campaigns.planning import SplitHash, measure_audience, plan_run
+from crm_core.campaigns.schedule import ONCE, cron_trigger
 from crm_core.segments.models import Segment
 from crm_core.vouchers.models import VoucherKind
 from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, check_voucher_spec
@@ -48,6 +54,7 @@ class Problem(StrEnum):
     IN_THE_PAST = "in_the_past"
     BAD_VOUCHER = "bad_voucher"
     EMPTY_AUDIENCE = "empty_audience"
+    NOT_NOW = "not_in_this_state"
 
 
 class CampaignRejected(ValueError):
@@ -130,7 +137,7 @@ def check_schedule(schedule: dict[str, Any], timezone: str, now: datetime) -> da
     if kind == "recurring":
         expression = str(schedule.get("cron") or "")
         try:
-            trigger = CronTrigger.from_crontab(expression, timezone=timezone)
+            trigger = cron_trigger(expression)
         except ValueError as error:
             raise CampaignRejected("schedule.cron", Problem.BAD_CRON, str(error)) from None
         first = trigger.get_next_fire_time(None, now)
@@ -233,6 +240,7 @@ async def create_campaign(
 
 async def schedule_campaign(campaign: Campaign, now: datetime) -> Campaign:
     """Draft -> scheduled, refused when nobody in the audience could receive it."""
+    _allowed(campaign, "schedule")
     audience = await measure_audience(campaign)
     if audience.eligible <= 0:
         raise CampaignRejected("segment_id", Problem.EMPTY_AUDIENCE)
@@ -240,3 +248,76 @@ async def schedule_campaign(campaign: Campaign, now: datetime) -> Campaign:
     campaign.updated_at = now
     await campaign.save(update_fields=["status", "updated_at"])
     return campaign
+
+
+_MOVES: dict[str, tuple[CampaignStatus, ...]] = {
+    "schedule": (CampaignStatus.DRAFT,),
+    "pause": (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING),
+    "resume": (CampaignStatus.PAUSED,),
+    "cancel": (
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    ),
+}
+
+
+def _allowed(campaign: Campaign, move: str) -> None:
+    if campaign.status not in _MOVES[move]:
+        raise CampaignRejected("status", Problem.NOT_NOW, campaign.status)
+
+
+async def _set_status(campaign: Campaign, status: CampaignStatus, now: datetime) -> Campaign:
+    campaign.status = status
+    campaign.updated_at = now
+    await campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+async def pause_campaign(campaign: Campaign, now: datetime) -> Campaign:
+    """Workers stop claiming its messages at once; claimed ones go back to the queue."""
+    _allowed(campaign, "pause")
+    return await _set_status(campaign, CampaignStatus.PAUSED, now)
+
+
+async def resume_campaign(campaign: Campaign, now: datetime) -> Campaign:
+    _allowed(campaign, "resume")
+    busy = await OutboxMessage.filter(
+        run__campaign_id=campaign.id, state__in=[MessageState.PENDING, MessageState.SENDING]
+    ).exists()
+    return await _set_status(
+        campaign, CampaignStatus.RUNNING if busy else CampaignStatus.SCHEDULED, now
+    )
+
+
+async def cancel_campaign(campaign: Campaign, now: datetime) -> Campaign:
+    """No further runs; its unsent messages end as skipped (cancelled)."""
+    _allowed(campaign, "cancel")
+    await _set_status(campaign, CampaignStatus.CANCELLED, now)
+    await cancel_pending(campaign.id, now)
+    return campaign
+
+
+async def start_run(campaign: Campaign, fire_time: datetime, now: datetime) -> CampaignRun:
+    """Plan the run for this firing and let the workers at it."""
+    run = await plan_run(campaign, fire_time, now)
+    if campaign.status == CampaignStatus.SCHEDULED:
+        await _set_status(campaign, CampaignStatus.RUNNING, now)
+    return run
+
+
+async def settle_campaigns(now: datetime) -> int:
+    """Running campaigns with nothing left to send: a one-off is done, a recurring one waits
+    for its next firing."""
+    settled = 0
+    for campaign in await Campaign.filter(status=CampaignStatus.RUNNING):
+        busy = await OutboxMessage.filter(
+            run__campaign_id=campaign.id, state__in=[MessageState.PENDING, MessageState.SENDING]
+        ).exists()
+        if busy:
+            continue
+        done = campaign.schedule_kind == ONCE
+        await _set_status(campaign, CampaignStatus.DONE if done else CampaignStatus.SCHEDULED, now)
+        settled += 1
+    return settled

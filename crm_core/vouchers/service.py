@@ -82,7 +82,9 @@ def check_voucher_spec(spec: VoucherSpec) -> None:
         raise InvalidVoucherSpec("a free product voucher names the product's SKU")
 
 
-async def issue_voucher(spec: VoucherSpec, now: datetime) -> Voucher:
+async def issue_voucher(
+    spec: VoucherSpec, now: datetime, connection: BaseDBAsyncClient | None = None
+) -> Voucher:
     check_voucher_spec(spec)
     for _ in range(_CODE_ATTEMPTS):
         try:
@@ -104,6 +106,7 @@ async def issue_voucher(spec: VoucherSpec, now: datetime) -> Voucher:
                 status=VoucherStatus.ACTIVE,
                 media_salt=secrets.token_hex(8),
                 created_at=now,
+                using_db=connection,
             )
         except IntegrityError:
             continue  # a code collision in 2^40: draw again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import time
@@ -38,6 +39,12 @@ class FakeTelegramAPI:
         self.token = token
         self.calls: list[RecordedCall] = []
         self._failures: dict[str, list[PlannedFailure]] = {}
+        self._chat_failures: dict[str, list[PlannedFailure]] = {}
+        # Like the real Bot API's flood control: more than this many sends in any second
+        # answer 429 with retry_after (None: unlimited).
+        self.sends_per_second: int | None = None
+        self._send_times: collections.deque[float] = collections.deque()
+        self.rejected_for_flood = 0
         self._ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -63,6 +70,27 @@ class FakeTelegramAPI:
         self._failures.setdefault(method, []).extend(
             PlannedFailure(status, description, retry_after) for _ in range(times)
         )
+
+    def fail_chat(
+        self, chat_id: int | str, status: int, description: str, times: int = 1,
+        retry_after: int | None = None,
+    ) -> None:  # fmt: skip
+        """Make the next sends to one chat fail (whatever the method)."""
+        self._chat_failures.setdefault(str(chat_id), []).extend(
+            PlannedFailure(status, description, retry_after) for _ in range(times)
+        )
+
+    def _flooded(self) -> bool:
+        if self.sends_per_second is None:
+            return False
+        now = time.monotonic()
+        while self._send_times and self._send_times[0] <= now - 1.0:
+            self._send_times.popleft()
+        if len(self._send_times) >= self.sends_per_second:
+            self.rejected_for_flood += 1
+            return True
+        self._send_times.append(now)
+        return False
 
     def calls_to(self, method: str, chat_id: int | str | None = None) -> list[RecordedCall]:
         return [
@@ -91,8 +119,18 @@ class FakeTelegramAPI:
             for key, value in list(params.items()):
                 if isinstance(value, str) and value.startswith("attach://"):
                     files[key] = files.pop(value.removeprefix("attach://"))
+        sending = method in {"sendMessage", "sendPhoto"}
+        if sending and self._flooded():
+            return web.json_response(
+                {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                 "parameters": {"retry_after": 1}},
+                status=429,
+            )  # fmt: skip
         self.calls.append(RecordedCall(method, params, files))
         planned = self._failures.get(method)
+        chat = str(params.get("chat_id"))
+        if sending and self._chat_failures.get(chat):
+            planned = self._chat_failures[chat]
         if planned:
             failure = planned.pop(0)
             body: dict[str, Any] = {

@@ -1,0 +1,156 @@
+"""The delivery worker: claim a batch, check each message again, send, record one outcome each.
+
+Any number of workers may run (PostgreSQL). Retries are the outbox's business, not inline:
+a 429 puts the message back until the platform's retry_after (and holds the whole bot's
+pace for that long); a network error or a 5xx backs off exponentially up to
+`max_attempts`; blocked, unsubscribed or not found makes the identity unreachable and the
+message failed, never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from babel.dates import format_date
+
+from bot.voucher_texts import voucher_value_text
+from channels.campaign_sender import CampaignSender
+from channels.errors import DeliveryError, FailureKind
+from crm_core.campaigns.models import MessageState
+from crm_core.campaigns.outbox import (
+    Claimed,
+    FailReason,
+    Outcome,
+    claim_batch,
+    judge,
+    record_outcomes,
+)
+from crm_core.campaigns.quiet_hours import QuietHours
+from crm_core.campaigns.render import Recipient, render
+from crm_core.campaigns.vouchers import voucher_for_message
+from crm_core.customers.service import mark_unreachable
+
+log = logging.getLogger(__name__)
+DEFAULT_QUIET_HOURS = QuietHours(time(21), time(9))
+
+
+@dataclass(frozen=True)
+class WorkerPolicy:
+    batch_size: int = 200
+    concurrency: int = 64
+    lease: timedelta = timedelta(minutes=2)
+    idle_poll_seconds: float = 1.0
+    max_attempts: int = 5
+    backoff_base_seconds: float = 5.0
+    frequency_cap: int = 3
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}-{secrets.token_hex(4)}"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        sender: CampaignSender,
+        policy: WorkerPolicy,
+        clock: Callable[[], datetime],
+        name: str | None = None,
+    ) -> None:
+        self.sender = sender
+        self.policy = policy
+        self.clock = clock
+        self.name = name or worker_name()
+        self._slots = asyncio.Semaphore(policy.concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; an empty queue is polled every `idle_poll_seconds`."""
+        log.info("delivery worker %s started", self.name)
+        while not stop.is_set():
+            done = await self.run_once()
+            if done == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.policy.idle_poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        """One batch: how many rows it handled (0 when nothing was due)."""
+        now = self.clock()
+        batch = await claim_batch(self.name, now, self.policy.batch_size, self.policy.lease)
+        if not batch:
+            return 0
+        ready, outcomes = judge(batch, now, self.policy.quiet_hours, self.policy.frequency_cap)
+        outcomes += await asyncio.gather(*(self._send(message) for message in ready))
+        await record_outcomes(self.name, outcomes, self.clock())
+        return len(batch)
+
+    async def _send(self, message: Claimed) -> Outcome:
+        async with self._slots:
+            try:
+                rendered = render(
+                    message.messages, message.default_language, await self._recipient(message)
+                )
+                platform_id = await self.sender.send(
+                    message.channel or "", message.external_id or "", message.chat_id or "",
+                    rendered,
+                )  # fmt: skip
+            except DeliveryError as error:
+                return await self._failure(message, error)
+            except Exception:
+                log.exception("campaign message %s could not be prepared", message.id)
+                return self._retry_or_fail(message)
+        return Outcome(message.id, MessageState.SENT, platform_message_id=platform_id)
+
+    async def _recipient(self, message: Claimed) -> Recipient:
+        code = value = expires = ""
+        if message.voucher_template is not None:
+            voucher = await voucher_for_message(
+                message.id, message.voucher_id, message.customer_id,
+                message.voucher_template, self.clock(),
+            )  # fmt: skip
+            code = voucher.code
+            value = voucher_value_text(voucher, message.language)
+            expires = format_date(
+                voucher.valid_until.date(), format="long", locale=message.language
+            )
+        return Recipient(
+            first_name=message.first_name,
+            card_number=message.card_number,
+            language=message.language,
+            products=tuple(message.products),
+            voucher_code=code,
+            voucher_value=value,
+            voucher_expires=expires,
+        )
+
+    async def _failure(self, message: Claimed, error: DeliveryError) -> Outcome:
+        if error.kind is FailureKind.UNREACHABLE:
+            await mark_unreachable(message.channel or "", message.external_id or "")
+            return Outcome(message.id, MessageState.FAILED, FailReason.UNREACHABLE)
+        if error.kind is FailureKind.PERMANENT:
+            return Outcome(message.id, MessageState.FAILED, FailReason.PERMANENT)
+        if error.kind is FailureKind.RATE_LIMITED:
+            wait = timedelta(seconds=error.retry_after or 1.0)
+            return Outcome(
+                message.id,
+                MessageState.PENDING,
+                due_at=self.clock() + wait,
+                counts_as_attempt=False,
+            )
+        return self._retry_or_fail(message)
+
+    def _retry_or_fail(self, message: Claimed) -> Outcome:
+        if message.attempts >= self.policy.max_attempts:
+            return Outcome(message.id, MessageState.FAILED, FailReason.RETRIES_EXHAUSTED)
+        delay = self.policy.backoff_base_seconds * 2 ** (message.attempts - 1)
+        return Outcome(
+            message.id, MessageState.PENDING, due_at=self.clock() + timedelta(seconds=delay)
+        )

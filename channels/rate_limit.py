@@ -1,0 +1,77 @@
+"""Pacing outbound messages: N per second per bot and per chat, shared by every worker.
+
+Each sender asks for the next free slot and sleeps until it. Slots are spaced evenly
+(1/rate apart, no bursts), so a platform that counts per second never sees more than the
+rate. With Redis configured the slot book lives there (one small Lua script, Redis's own
+clock), so all workers on all machines share one pace; otherwise it is kept in the process.
+A 429 pushes the book forward by the platform's retry_after for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+# KEYS[1] = the slot book; ARGV[1] = slot length in microseconds, ARGV[2] = extra delay.
+# Returns how many microseconds the caller waits before its slot.
+_NEXT_SLOT = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now + tonumber(ARGV[2]), booked)
+local ttl = math.ceil((slot - now) / 1000) + 60000
+redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'PX', ttl)
+return slot - now
+"""
+MICRO = 1_000_000
+
+
+class Pacer(Protocol):
+    async def wait_turn(self, key: str, per_second: float) -> None: ...
+
+    async def hold(self, key: str, seconds: float) -> None: ...
+
+
+class LocalPacer:
+    """The slot book of one process (a single worker, SQLite, tests)."""
+
+    def __init__(self) -> None:
+        self._booked: dict[str, float] = {}
+
+    def _next_slot(self, key: str, length: float, extra: float = 0.0) -> float:
+        now = time.monotonic()
+        slot = max(now + extra, self._booked.get(key, 0.0))
+        self._booked[key] = slot + length
+        return slot - now
+
+    async def wait_turn(self, key: str, per_second: float) -> None:
+        if per_second <= 0:
+            return
+        delay = self._next_slot(key, 1.0 / per_second)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def hold(self, key: str, seconds: float) -> None:
+        self._next_slot(key, 0.0, seconds)
+
+
+class RedisPacer:
+    """The slot book in Redis, shared by every worker process."""
+
+    def __init__(self, redis: Redis, prefix: str = "loyalty:pace:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._script = redis.register_script(_NEXT_SLOT)
+
+    async def wait_turn(self, key: str, per_second: float) -> None:
+        if per_second <= 0:
+            return
+        wait = await self._script(keys=[self.prefix + key], args=[int(MICRO / per_second), 0])
+        if int(wait) > 0:
+            await asyncio.sleep(int(wait) / MICRO)
+
+    async def hold(self, key: str, seconds: float) -> None:
+        await self._script(keys=[self.prefix + key], args=[0, int(seconds * MICRO)])

@@ -1,0 +1,260 @@
+"""The outbox as a work queue: claiming batches, send-time checks and final states.
+
+Workers claim rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of them on any
+number of machines never take the same row; SQLite has one worker. A claim is a lease: a row
+whose worker died stays `sending` until the lease ends and is then claimed again. That is the
+only way a message can go out twice: the worker died after the platform accepted it and
+before its outcome was written (at most one batch of messages, documented in the README).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from crm_core.campaigns.models import CampaignStatus, MessageState
+from crm_core.campaigns.quiet_hours import QuietHours
+from crm_core.sql import Params, dialect_of, execute, fetch, transaction
+
+CAP_WINDOW = timedelta(days=7)
+SENDABLE = (CampaignStatus.SCHEDULED.value, CampaignStatus.RUNNING.value)
+
+
+class SkipReason(StrEnum):
+    NO_CONSENT = "no_marketing_consent"
+    ERASED = "erased"
+    UNREACHABLE = "unreachable"
+    FREQUENCY_CAP = "frequency_cap"
+    CANCELLED = "cancelled"
+
+
+class FailReason(StrEnum):
+    UNREACHABLE = "unreachable"
+    PERMANENT = "rejected_by_platform"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed message with what sending it needs."""
+
+    id: int
+    run_id: int
+    campaign_id: int
+    customer_id: int
+    attempts: int
+    channel: str | None
+    external_id: str | None
+    chat_id: str | None
+    reachable: bool
+    first_name: str
+    language: str
+    timezone: str
+    marketing_consent: bool
+    erased: bool
+    campaign_status: str
+    messages: dict[str, Any]
+    default_language: str
+    card_number: str
+    products: list[str]
+    voucher_id: int | None
+    voucher_template: dict[str, Any] | None
+    recent_marketing: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row. `due_at` set: back to the queue until then."""
+
+    id: int
+    state: MessageState
+    reason: str | None = None
+    due_at: datetime | None = None
+    platform_message_id: str | None = None
+    counts_as_attempt: bool = True
+
+
+async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    """Take up to `limit` due rows of campaigns that may send, and everything to send them."""
+    async with transaction() as db:
+        dialect = dialect_of(db)
+        params = Params(dialect)
+        lock = " FOR UPDATE OF q SKIP LOCKED" if dialect.postgres else ""
+        due = (
+            f"((q.state = {params(MessageState.PENDING.value)} AND q.due_at <= {params(now)}) "
+            f"OR (q.state = {params(MessageState.SENDING.value)} "
+            f"AND q.claimed_until < {params(now)}))"
+        )
+        rows = await fetch(
+            f"UPDATE campaign_outbox SET state = {params(MessageState.SENDING.value)}, "
+            f"claimed_by = {params(worker)}, claimed_until = {params(now + lease)}, "
+            "attempts = attempts + 1 "
+            "WHERE id IN (SELECT q.id FROM campaign_outbox q "
+            "JOIN campaign_runs r ON r.id = q.run_id JOIN campaigns c ON c.id = r.campaign_id "
+            f"WHERE {due} AND c.status IN {params.many(SENDABLE)} "
+            f"ORDER BY q.due_at, q.id LIMIT {params(limit)}{lock}) RETURNING id",
+            params.values,
+            db,
+        )
+        if not rows:
+            return []
+        return await _details([row["id"] for row in rows], now, db)
+
+
+async def _details(ids: list[int], now: datetime, db: Any) -> list[Claimed]:
+    params = Params(dialect_of(db))
+    rows = await fetch(
+        "SELECT o.id, o.run_id, r.campaign_id, o.customer_id, o.attempts, o.products, "
+        "o.voucher_id, i.channel, i.external_id, i.chat_id, i.reachable, "
+        "cu.first_name, cu.language, cu.timezone, cu.marketing_consent, cu.erased_at, "
+        "c.status AS campaign_status, c.messages, c.default_language, c.voucher_template, "
+        "(SELECT k.number FROM cards k WHERE k.customer_id = cu.id AND k.status = 'active' "
+        "ORDER BY k.id DESC LIMIT 1) AS card_number, "
+        "(SELECT COUNT(*) FROM campaign_outbox s WHERE s.customer_id = o.customer_id "
+        f"AND s.state = {params(MessageState.SENT.value)} "
+        f"AND s.sent_at > {params(now - CAP_WINDOW)}) AS recent_marketing "
+        "FROM campaign_outbox o JOIN customers cu ON cu.id = o.customer_id "
+        "JOIN campaign_runs r ON r.id = o.run_id JOIN campaigns c ON c.id = r.campaign_id "
+        "LEFT JOIN channel_identities i ON i.id = o.identity_id "
+        f"WHERE o.id IN {params.many(ids)} ORDER BY o.id",
+        params.values,
+        db,
+    )
+    return [
+        Claimed(
+            id=row["id"],
+            run_id=row["run_id"],
+            campaign_id=row["campaign_id"],
+            customer_id=row["customer_id"],
+            attempts=row["attempts"],
+            channel=row["channel"],
+            external_id=row["external_id"],
+            chat_id=row["chat_id"],
+            reachable=bool(row["reachable"]),
+            first_name=row["first_name"] or "",
+            language=row["language"],
+            timezone=row["timezone"],
+            marketing_consent=bool(row["marketing_consent"]),
+            erased=row["erased_at"] is not None,
+            campaign_status=row["campaign_status"],
+            messages=_json(row["messages"]),
+            default_language=row["default_language"],
+            card_number=row["card_number"] or "",
+            products=_json(row["products"]) or [],
+            voucher_id=row["voucher_id"],
+            voucher_template=_json(row["voucher_template"]),
+            recent_marketing=int(row["recent_marketing"]),
+        )
+        for row in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    """JSON columns come back parsed on PostgreSQL and as text on SQLite."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def judge(
+    batch: list[Claimed], now: datetime, quiet: QuietHours, cap: int
+) -> tuple[list[Claimed], list[Outcome]]:
+    """Send-time checks: who may get their message now, and what happens to the others.
+
+    Consent, reachability and the campaign's state are read again (planning was earlier);
+    the frequency cap counts messages sent in the last 7 days across all campaigns, this
+    batch included; a message due at night waits for the customer's morning.
+    """
+    ready: list[Claimed] = []
+    outcomes: list[Outcome] = []
+    taken: dict[int, int] = {}
+    for message in batch:
+        if message.campaign_status == CampaignStatus.CANCELLED:
+            outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.CANCELLED))
+        elif message.campaign_status not in SENDABLE:
+            # Paused: back to the queue as it was; resuming sends it.
+            outcomes.append(
+                Outcome(message.id, MessageState.PENDING, due_at=now, counts_as_attempt=False)
+            )
+        elif message.erased:
+            outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.ERASED))
+        elif not message.marketing_consent:
+            outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.NO_CONSENT))
+        elif not message.reachable or message.channel is None:
+            outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.UNREACHABLE))
+        elif message.recent_marketing + taken.get(message.customer_id, 0) >= cap:
+            outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.FREQUENCY_CAP))
+        elif (morning := quiet.next_allowed(now, message.timezone)) is not None:
+            outcomes.append(
+                Outcome(message.id, MessageState.PENDING, due_at=morning, counts_as_attempt=False)
+            )
+        else:
+            taken[message.customer_id] = taken.get(message.customer_id, 0) + 1
+            ready.append(message)
+    return ready, outcomes
+
+
+async def record_outcomes(worker: str, outcomes: Iterable[Outcome], now: datetime) -> int:
+    """Write each row's outcome, only where this worker still holds the claim."""
+    written = 0
+    async with transaction() as db:
+        dialect = dialect_of(db)
+        for outcome in outcomes:
+            params = Params(dialect)
+            final = outcome.state in (MessageState.SENT, MessageState.FAILED, MessageState.SKIPPED)
+            sent_at = now if outcome.state == MessageState.SENT else None
+            attempts = "attempts" if outcome.counts_as_attempt else "attempts - 1"
+            written += await execute(
+                f"UPDATE campaign_outbox SET state = {params(outcome.state.value)}, "
+                f"reason = {params(outcome.reason and str(outcome.reason))}, "
+                f"due_at = COALESCE({params(outcome.due_at)}, due_at), "
+                f"sent_at = COALESCE({params(sent_at)}, sent_at), "
+                f"finished_at = {params(now if final else None)}, "
+                f"platform_message_id = COALESCE({params(outcome.platform_message_id)}, "
+                f"platform_message_id), attempts = {attempts}, "
+                "claimed_by = NULL, claimed_until = NULL "
+                f"WHERE id = {params(outcome.id)} AND claimed_by = {params(worker)} "
+                f"AND state = {params(MessageState.SENDING.value)}",
+                params.values,
+                db,
+            )
+    return written
+
+
+async def cancel_pending(campaign_id: int, now: datetime) -> int:
+    """A cancelled campaign's unsent messages end as skipped (cancelled), at once."""
+    params = Params(dialect_of())
+    return await execute(
+        f"UPDATE campaign_outbox SET state = {params(MessageState.SKIPPED.value)}, "
+        f"reason = {params(SkipReason.CANCELLED.value)}, finished_at = {params(now)}, "
+        "claimed_by = NULL, claimed_until = NULL "
+        f"WHERE state = {params(MessageState.PENDING.value)} AND run_id IN "
+        f"(SELECT id FROM campaign_runs WHERE campaign_id = {params(campaign_id)})",
+        params.values,
+    )
+
+
+async def mark_delivery(platform_message_id: str, event: str, at: datetime) -> int:
+    """A platform's delivered / seen / failed callback for one of our messages."""
+    params = Params(dialect_of())
+    if event == "delivered":
+        change = f"delivered_at = COALESCE(delivered_at, {params(at)})"
+    elif event == "seen":
+        change = (
+            f"seen_at = COALESCE(seen_at, {params(at)}), "
+            f"delivered_at = COALESCE(delivered_at, {params(at)})"
+        )
+    elif event == "failed":
+        change = (
+            f"state = {params(MessageState.FAILED.value)}, "
+            f"reason = {params(FailReason.UNREACHABLE.value)}, finished_at = {params(at)}"
+        )
+    else:
+        return 0
+    return await execute(
+        f"UPDATE campaign_outbox SET {change} "
+        f"WHERE platform_message_id = {params(platform_message_id)}",
+        params.values,
+    )

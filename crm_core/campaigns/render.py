@@ -1,0 +1,52 @@
+"""A campaign message for one recipient: the template in their language, placeholders filled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipient:
+    first_name: str
+    card_number: str
+    language: str
+    products: tuple[str, ...] = ()
+    voucher_code: str = ""
+    voucher_value: str = ""
+    voucher_expires: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    text: str
+    language: str
+    button: str | None
+    image_url: str | None
+
+
+def message_for(messages: dict[str, dict[str, Any]], default: str, language: str) -> tuple:
+    """The customer's language when the campaign has it, the campaign's default otherwise."""
+    chosen = language if language in messages else default
+    return chosen, messages[chosen]
+
+
+def render(
+    messages: dict[str, dict[str, Any]], default: str, recipient: Recipient
+) -> RenderedMessage:
+    """Fill the template; the placeholders were checked when the campaign was saved."""
+    language, message = message_for(messages, default, recipient.language)
+    values = {
+        "first_name": recipient.first_name,
+        "card_number": recipient.card_number,
+        "products": ", ".join(recipient.products),
+        "voucher_code": recipient.voucher_code,
+        "voucher_value": recipient.voucher_value,
+        "voucher_expires": recipient.voucher_expires,
+    }
+    return RenderedMessage(
+        text=str(message["text"]).format_map(values),
+        language=language,
+        button=message.get("button") or None,
+        image_url=message.get("image_url") or None,
+    )
