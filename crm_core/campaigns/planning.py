@@ -139,6 +139,7 @@ def _due_sql(
     campaign: Campaign, due: dict[str, datetime], fallback: datetime, params: Params
 ) -> str:
     """Each customer's due time by their timezone, as one CASE over the audience's zones."""
+
     def moment(at: datetime) -> str:
         # asyncpg types a bare parameter in CASE ... THEN as text
         return f"CAST({params(at)} AS TIMESTAMPTZ)" if params.dialect.postgres else params(at)
