@@ -17,9 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from babel.dates import format_date
-
-from bot.voucher_texts import voucher_value_text
+from bot.campaign_texts import voucher_placeholders
 from channels.campaign_sender import CampaignSender
 from channels.errors import DeliveryError, FailureKind
 from crm_core.campaigns.models import MessageState
@@ -116,10 +114,11 @@ class DeliveryWorker:
                 message.id, message.voucher_id, message.customer_id,
                 message.voucher_template, self.clock(),
             )  # fmt: skip
-            code = voucher.code
-            value = voucher_value_text(voucher, message.language)
-            expires = format_date(
-                voucher.valid_until.date(), format="long", locale=message.language
+            texts = voucher_placeholders(voucher, message.language)
+            code, value, expires = (
+                texts["voucher_code"],
+                texts["voucher_value"],
+                texts["voucher_expires"],
             )
         return Recipient(
             first_name=message.first_name,

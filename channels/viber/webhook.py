@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,8 +15,10 @@ from viberbot.api.messages import MESSAGE_TYPE_TO_CLASS, ContactMessage, TextMes
 from viberbot.api.viber_requests import (
     EVENT_TYPE_TO_CLASS,
     ViberConversationStartedRequest,
+    ViberDeliveredRequest,
     ViberFailedRequest,
     ViberMessageRequest,
+    ViberSeenRequest,
     ViberSubscribedRequest,
     ViberUnsubscribedRequest,
     create_request,
@@ -29,6 +32,7 @@ from channels.viber.client import ViberClient
 from channels.viber.inbound import message_to_inbound, user_inbound
 from channels.viber.render import reply_keyboard
 from channels.viber.responder import ViberResponder
+from crm_core.campaigns.outbox import mark_delivery
 from crm_core.clock import utcnow
 from crm_core.customers.models import Channel
 from crm_core.customers.service import mark_unreachable, touch_identity
@@ -152,7 +156,13 @@ async def _handle(channel: ViberChannel, callback: Any) -> dict[str, Any]:
     if isinstance(callback, ViberUnsubscribedRequest):
         await mark_unreachable(Channel.VIBER, callback.user_id)
         return {}
-    if isinstance(callback, ViberFailedRequest):
-        log.warning("viber reports a failed delivery: %s", callback.desc)
-    # delivered and seen: acknowledged; delivery tracking arrives with the campaign outbox.
+    if isinstance(callback, ViberDeliveredRequest | ViberSeenRequest | ViberFailedRequest):
+        # Campaign messages remember delivery and reading; a failure ends the message failed.
+        event = {
+            ViberDeliveredRequest: "delivered",
+            ViberSeenRequest: "seen",
+            ViberFailedRequest: "failed",
+        }[type(callback)]
+        at = datetime.fromtimestamp(callback.timestamp / 1000, UTC)
+        await mark_delivery(str(callback.message_token), event, at)
     return {}

@@ -21,6 +21,7 @@ from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
 CAP_WINDOW = timedelta(days=7)
+TEST_RUN = "test"  # runs of test sends (planning.RunStatus.TEST)
 SENDABLE = (CampaignStatus.SCHEDULED.value, CampaignStatus.RUNNING.value)
 
 
@@ -64,6 +65,7 @@ class Claimed:
     voucher_id: int | None
     voucher_template: dict[str, Any] | None
     recent_marketing: int
+    test: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) 
             "attempts = attempts + 1 "
             "WHERE id IN (SELECT q.id FROM campaign_outbox q "
             "JOIN campaign_runs r ON r.id = q.run_id JOIN campaigns c ON c.id = r.campaign_id "
-            f"WHERE {due} AND c.status IN {params.many(SENDABLE)} "
+            f"WHERE {due} AND (c.status IN {params.many(SENDABLE)} "
+            f"OR r.status = {params(TEST_RUN)}) "
             f"ORDER BY q.due_at, q.id LIMIT {params(limit)}{lock}) RETURNING id",
             params.values,
             db,
@@ -114,9 +117,11 @@ async def _details(ids: list[int], now: datetime, db: Any) -> list[Claimed]:
         "c.status AS campaign_status, c.messages, c.default_language, c.voucher_template, "
         "(SELECT k.number FROM cards k WHERE k.customer_id = cu.id AND k.status = 'active' "
         "ORDER BY k.id DESC LIMIT 1) AS card_number, "
-        "(SELECT COUNT(*) FROM campaign_outbox s WHERE s.customer_id = o.customer_id "
-        f"AND s.state = {params(MessageState.SENT.value)} "
-        f"AND s.sent_at > {params(now - CAP_WINDOW)}) AS recent_marketing "
+        "r.status AS run_status, "
+        "(SELECT COUNT(*) FROM campaign_outbox s JOIN campaign_runs sr ON sr.id = s.run_id "
+        f"WHERE s.customer_id = o.customer_id AND s.state = {params(MessageState.SENT.value)} "
+        f"AND s.sent_at > {params(now - CAP_WINDOW)} AND sr.status <> {params(TEST_RUN)}) "
+        "AS recent_marketing "
         "FROM campaign_outbox o JOIN customers cu ON cu.id = o.customer_id "
         "JOIN campaign_runs r ON r.id = o.run_id JOIN campaigns c ON c.id = r.campaign_id "
         "LEFT JOIN channel_identities i ON i.id = o.identity_id "
@@ -148,6 +153,7 @@ async def _details(ids: list[int], now: datetime, db: Any) -> list[Claimed]:
             voucher_id=row["voucher_id"],
             voucher_template=_json(row["voucher_template"]),
             recent_marketing=int(row["recent_marketing"]),
+            test=row["run_status"] == TEST_RUN,
         )
         for row in rows
     ]
@@ -171,7 +177,12 @@ def judge(
     outcomes: list[Outcome] = []
     taken: dict[int, int] = {}
     for message in batch:
-        if message.campaign_status == CampaignStatus.CANCELLED:
+        if message.test:
+            if message.reachable and message.channel and message.marketing_consent:
+                ready.append(message)
+            else:
+                outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.UNREACHABLE))
+        elif message.campaign_status == CampaignStatus.CANCELLED:
             outcomes.append(Outcome(message.id, MessageState.SKIPPED, SkipReason.CANCELLED))
         elif message.campaign_status not in SENDABLE:
             # Paused: back to the queue as it was; resuming sends it.

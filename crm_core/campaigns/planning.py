@@ -37,6 +37,7 @@ class Suppression(StrEnum):
 
 class RunStatus(StrEnum):
     PLANNING = "planning"
+    TEST = "test"  # a test send to a test segment: not measured, not capped
     PLANNED = "planned"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -248,3 +249,110 @@ async def plan_run(campaign: Campaign, fire_time: datetime, now: datetime) -> Ca
         run.planned_at = now
         await run.save(using_db=db)
     return run
+
+
+async def plan_test_run(campaign: Campaign, test_segment_id: int, now: datetime) -> CampaignRun:
+    """Send the campaign now to the members of a test segment (the team's own accounts).
+
+    Only reachable customers who agreed to offers get it; no control group, no waiting for
+    the morning, and it counts towards nobody's frequency cap or the campaign's results.
+    """
+    run = await CampaignRun.create(
+        campaign_id=campaign.id,
+        fire_time=now,
+        status=RunStatus.TEST,
+        audience=0,
+        treatment=0,
+        control=0,
+        suppressed={},
+        planned_at=now,
+        created_at=now,
+    )
+    async with transaction() as db:
+        params = Params(dialect_of(db))
+        identity = _reachable_identity(params, "c.id")
+        inserted = await execute(
+            'INSERT INTO campaign_outbox (run_id, customer_id, "group", identity_id, channel, '
+            "state, due_at, attempts, created_at) "
+            f"SELECT {params(run.id)}, e.id, {params(Group.TREATMENT.value)}, e.identity_id, "
+            f"i.channel, {params(MessageState.PENDING.value)}, {params(now)}, 0, {params(now)} "
+            f"FROM (SELECT c.id, {identity} AS identity_id FROM segment_members m "
+            "JOIN customers c ON c.id = m.customer_id "
+            f"WHERE m.segment_id = {params(test_segment_id)} AND c.erased_at IS NULL "
+            "AND c.marketing_consent) e JOIN channel_identities i ON i.id = e.identity_id "
+            "WHERE e.identity_id IS NOT NULL ON CONFLICT (run_id, customer_id) DO NOTHING",
+            params.values,
+            db,
+        )
+        run.treatment = inserted
+        await run.save(using_db=db)
+    return run
+
+
+@dataclass(frozen=True)
+class SampleRecipient:
+    customer_id: int
+    first_name: str
+    language: str
+    card_number: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    audience: Audience
+    treatment: int
+    control: int
+    by_channel: dict[str, int]
+    samples: list[SampleRecipient]
+
+
+async def preview_plan(campaign: Campaign, samples: int = 3) -> PlanPreview:
+    """What planning now would do: sizes, suppression, channels and a few real recipients."""
+    audience = await measure_audience(campaign)
+    params = Params(dialect_of())
+    split = SplitHash(campaign.split_multiplier, campaign.split_offset)
+    eligible = (
+        f"m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
+        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')}"
+    )
+    rows = await fetch(
+        "SELECT i.channel, CASE WHEN "
+        f"{split.sql('e.id', params)} < {params(campaign.control_percent * BUCKETS // 100)} "
+        "THEN 1 ELSE 0 END AS control, COUNT(*) AS n "
+        f"FROM (SELECT c.id, {_reachable_identity(params, 'c.id')} AS identity_id "
+        f"FROM segment_members m JOIN customers c ON c.id = m.customer_id WHERE {eligible}) e "
+        "JOIN channel_identities i ON i.id = e.identity_id GROUP BY i.channel, 2",
+        params.values,
+    )
+    treatment = sum(int(r["n"]) for r in rows if not r["control"])
+    control = sum(int(r["n"]) for r in rows if r["control"])
+    by_channel: dict[str, int] = {}
+    for row in rows:
+        if not row["control"]:
+            by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + int(row["n"])
+    params = Params(dialect_of())
+    picked = await fetch(
+        "SELECT c.id, c.first_name, c.language, i.channel, "
+        "(SELECT k.number FROM cards k WHERE k.customer_id = c.id AND k.status = 'active' "
+        "ORDER BY k.id DESC LIMIT 1) AS card_number "
+        "FROM segment_members m JOIN customers c ON c.id = m.customer_id "
+        f"JOIN channel_identities i ON i.id = {_reachable_identity(params, 'c.id')} "
+        f"WHERE m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
+        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')} "
+        f"AND {split.sql('c.id', params)} >= {params(campaign.control_percent * BUCKETS // 100)} "
+        f"ORDER BY c.id LIMIT {params(samples)}",
+        params.values,
+    )
+    return PlanPreview(
+        audience,
+        treatment,
+        control,
+        by_channel,
+        [
+            SampleRecipient(
+                r["id"], r["first_name"] or "", r["language"], r["card_number"] or "", r["channel"]
+            )
+            for r in picked
+        ],
+    )

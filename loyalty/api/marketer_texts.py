@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import N_
+from crm_core.campaigns.service import Problem as CampaignProblem
+from crm_core.campaigns.stats import Verdict
 from crm_core.profiles.service import ProfileProblem
 from crm_core.segments.rules import Reason
 
@@ -41,3 +43,49 @@ SEGMENT_IN_USE = N_("Other segments are built on this one: change them first.")
 CUSTOMER_NOT_FOUND = N_("There is no such customer.")
 BAD_CURSOR = N_("This page cursor is not valid for this list; start from the first page.")
 UNKNOWN_COLUMN = N_("There is no column {column}.")
+
+CAMPAIGN_PROBLEMS = {
+    CampaignProblem.REQUIRED: N_("This value is required."),
+    CampaignProblem.UNKNOWN_SEGMENT: N_("There is no segment {detail}."),
+    CampaignProblem.UNKNOWN_LANGUAGE: N_("Messages can be written in: {detail}."),
+    CampaignProblem.NO_DEFAULT_MESSAGE: N_("There is no message in the default language."),
+    CampaignProblem.UNKNOWN_PLACEHOLDER: N_(
+        "Unknown placeholder {detail}: use first_name, card_number, products, voucher_code, "
+        "voucher_value or voucher_expires."
+    ),
+    CampaignProblem.BROKEN_TEMPLATE: N_(
+        "The template is broken near {detail}: write placeholders as {{first_name}}, and "
+        "double the braces for a literal one."
+    ),
+    CampaignProblem.VOUCHER_PLACEHOLDER_WITHOUT_VOUCHER: N_(
+        "The message mentions a voucher, but the campaign issues none."
+    ),
+    CampaignProblem.TOO_LONG: N_("The message is too long (at most {detail} characters)."),
+    CampaignProblem.BAD_URL: N_("An image is given by an https:// address."),
+    CampaignProblem.CONTROL_OUT_OF_RANGE: N_(
+        "The control group is a whole percentage from 0 to 50."
+    ),
+    CampaignProblem.BAD_SCHEDULE: N_(
+        "Schedule a campaign once (a moment with its UTC offset) or recurring (a cron "
+        "expression); this one is not valid ({detail})."
+    ),
+    CampaignProblem.BAD_CRON: N_("This cron expression is not valid: {detail}."),
+    CampaignProblem.CRON_NEVER_FIRES: N_("This schedule would never run: {detail}."),
+    CampaignProblem.IN_THE_PAST: N_("This moment is in the past."),
+    CampaignProblem.BAD_VOUCHER: N_("This voucher cannot be honoured: {detail}."),
+    CampaignProblem.EMPTY_AUDIENCE: N_(
+        "Nobody in this audience can receive the campaign (no consent or no messenger)."
+    ),
+    CampaignProblem.NOT_NOW: N_("A campaign that is {detail} cannot do this."),
+}
+CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}")
+CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")
+RUN_NOT_FOUND = N_("This campaign has no such run.")
+VERDICTS = {
+    Verdict.SIGNIFICANT_GAIN: N_("Significant: the campaign made a difference (95% confidence)."),
+    Verdict.SIGNIFICANT_LOSS: N_(
+        "Significant, but negative: the control group did better (95% confidence)."
+    ),
+    Verdict.NO_SIGNIFICANT_DIFFERENCE: N_("No significant difference between the groups so far."),
+    Verdict.NOT_ENOUGH_DATA: N_("Not enough data yet to tell."),
+}

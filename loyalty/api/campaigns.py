@@ -1,0 +1,409 @@
+"""Marketer API: campaigns (create, preview, test send, schedule, pause, resume, cancel) and
+their results, also as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from bot.campaign_texts import voucher_placeholders
+from bot.i18n import translations
+from crm_core.campaigns.models import Campaign, CampaignRun
+from crm_core.campaigns.planning import plan_test_run, preview_plan
+from crm_core.campaigns.render import Recipient, render
+from crm_core.campaigns.results import Results, campaign_results
+from crm_core.campaigns.service import (
+    CampaignIn,
+    CampaignRejected,
+    cancel_campaign,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    schedule_campaign,
+    voucher_spec,
+)
+from crm_core.campaigns.stats import Uplift
+from crm_core.clock import utcnow
+from crm_core.segments.models import Segment
+from crm_core.staff.models import ApiKey, Role
+from crm_core.vouchers.codes import new_voucher_code
+from crm_core.vouchers.models import Voucher
+from loyalty.api import marketer_texts as texts
+from loyalty.api.auth import require_role
+from loyalty.api.errors import ApiError, request_language
+from loyalty.settings import SUPPORTED_LANGUAGES
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["marketer: campaigns"])
+Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
+Language = Annotated[str, Depends(request_language)]
+
+
+class MessageIn(BaseModel):
+    text: str = Field(
+        description="Placeholders: {first_name}, {card_number}, {products}, {voucher_code}, "
+        "{voucher_value}, {voucher_expires}."
+    )
+    button: str | None = Field(None, description="Label of a button that shows the vouchers.")
+    image_url: str | None = None
+
+
+class ScheduleIn(BaseModel):
+    kind: Literal["once", "recurring"]
+    at: str | None = Field(None, description="once: ISO 8601 with its UTC offset")
+    cron: str | None = Field(
+        None, description="recurring: 'min hour day month weekday', in each customer's local time"
+    )
+
+
+class CampaignBody(BaseModel):
+    name: str
+    segment_id: int
+    exclude_segment_ids: list[int] = []
+    messages: dict[str, MessageIn]
+    default_language: str
+    schedule: ScheduleIn
+    control_percent: int = 10
+    voucher: dict[str, Any] | None = Field(
+        None,
+        description="kind (percent, fixed_amount, free_product, points_multiplier), value, "
+        "title, valid_days, currency, min_basket, allowed_categories, excluded_categories",
+    )
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    status: str
+    segment_id: int
+    exclude_segment_ids: list[int]
+    messages: dict[str, Any]
+    default_language: str
+    voucher: dict[str, Any] | None
+    control_percent: int
+    schedule: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SampleOut(BaseModel):
+    customer_id: int
+    channel: str
+    language: str
+    text: str
+    button: str | None
+    image_url: str | None
+
+
+class PreviewOut(BaseModel):
+    audience: int
+    treatment: int
+    control: int
+    suppressed: dict[str, int]
+    by_channel: dict[str, int]
+    viber_billable: int = Field(description="Viber bills bot-initiated messages one by one.")
+    samples: list[SampleOut]
+
+
+class TestSendIn(BaseModel):
+    segment_id: int
+
+
+class UpliftOut(BaseModel):
+    treatment: float
+    control: float
+    difference: float
+    relative: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    p_value: float | None
+    verdict: str
+    says: str
+
+
+class ResultsOut(BaseModel):
+    runs: int
+    recipients: int
+    control: int
+    sent: int
+    delivered: int
+    seen: int
+    pending: int
+    failed: dict[str, int]
+    skipped: dict[str, int]
+    vouchers_issued: int
+    vouchers_redeemed: int
+    attribution_days: int
+    treatment_customers_who_bought: int
+    control_customers_who_bought: int
+    treatment_revenue: float
+    control_revenue: float
+    conversion: UpliftOut
+    revenue_per_customer: UpliftOut
+
+
+def campaign_out(campaign: Campaign) -> CampaignOut:
+    schedule: dict[str, Any] = {"kind": campaign.schedule_kind}
+    if campaign.run_at is not None:
+        schedule["at"] = campaign.run_at.isoformat()
+    if campaign.cron is not None:
+        schedule["cron"] = campaign.cron
+    return CampaignOut(
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
+        segment_id=campaign.segment_id,
+        exclude_segment_ids=campaign.exclude_segment_ids,
+        messages=campaign.messages,
+        default_language=campaign.default_language,
+        voucher=campaign.voucher_template,
+        control_percent=campaign.control_percent,
+        schedule=schedule,
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
+    )
+
+
+def rejected(error: CampaignRejected, language: str) -> ApiError:
+    reason = translations(language).gettext(texts.CAMPAIGN_PROBLEMS[error.problem])
+    return ApiError(
+        422,
+        "invalid_campaign",
+        texts.CAMPAIGN_INVALID,
+        language,
+        path=error.path,
+        reason=reason.format(detail=error.detail),
+        problem=str(error.problem),
+    )
+
+
+async def campaign_or_404(campaign_id: int, language: str) -> Campaign:
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise ApiError(404, "campaign_not_found", texts.CAMPAIGN_NOT_FOUND, language)
+    return campaign
+
+
+@router.post("", response_model=CampaignOut, status_code=201, summary="Create a draft")
+async def create(body: CampaignBody, key: Marketer, language: Language, request: Request):
+    data = CampaignIn(
+        name=body.name,
+        segment_id=body.segment_id,
+        messages={k: v.model_dump() for k, v in body.messages.items()},
+        default_language=body.default_language,
+        schedule=body.schedule.model_dump(exclude_none=True),
+        control_percent=body.control_percent,
+        exclude_segment_ids=body.exclude_segment_ids,
+        voucher=body.voucher,
+    )
+    settings = request.app.state.settings
+    try:
+        campaign = await create_campaign(
+            data, SUPPORTED_LANGUAGES, settings.default_timezone, utcnow()
+        )
+    except CampaignRejected as error:
+        raise rejected(error, language) from None
+    return campaign_out(campaign)
+
+
+@router.get("", response_model=list[CampaignOut], summary="All campaigns")
+async def list_campaigns(key: Marketer) -> list[CampaignOut]:
+    return [campaign_out(c) for c in await Campaign.all().order_by("-id")]
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut)
+async def get_campaign(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+    return campaign_out(await campaign_or_404(campaign_id, language))
+
+
+async def _sample_voucher(campaign: Campaign, customer_id: int) -> Voucher | None:
+    """An unsaved voucher as the customer would get it, to show in the preview."""
+    if campaign.voucher_template is None:
+        return None
+    spec = voucher_spec(campaign.voucher_template, customer_id, utcnow())
+    return Voucher(
+        code=new_voucher_code(),
+        kind=spec.kind,
+        value=spec.value,
+        currency=spec.currency,
+        free_product_sku=spec.free_product_sku,
+        valid_until=spec.valid_until,
+    )
+
+
+@router.post("/{campaign_id}/preview", response_model=PreviewOut, summary="Before scheduling")
+async def preview(campaign_id: int, key: Marketer, language: Language) -> PreviewOut:
+    """Audience, control and suppressed counts now, and three messages rendered for real
+    recipients (the voucher code in them is an example; each recipient gets their own)."""
+    campaign = await campaign_or_404(campaign_id, language)
+    plan = await preview_plan(campaign)
+    samples = []
+    for sample in plan.samples:
+        voucher = await _sample_voucher(campaign, sample.customer_id)
+        values = voucher_placeholders(voucher, sample.language) if voucher else {}
+        message = render(
+            campaign.messages,
+            campaign.default_language,
+            Recipient(
+                first_name=sample.first_name,
+                card_number=sample.card_number,
+                language=sample.language,
+                **values,
+            ),
+        )
+        samples.append(
+            SampleOut(
+                customer_id=sample.customer_id,
+                channel=sample.channel,
+                language=message.language,
+                text=message.text,
+                button=message.button,
+                image_url=message.image_url,
+            )
+        )
+    return PreviewOut(
+        audience=plan.audience.size,
+        treatment=plan.treatment,
+        control=plan.control,
+        suppressed=plan.audience.suppressed,
+        by_channel=plan.by_channel,
+        viber_billable=plan.by_channel.get("viber", 0),
+        samples=samples,
+    )
+
+
+@router.post("/{campaign_id}/test-send", status_code=202, summary="Send now to a test segment")
+async def test_send(
+    campaign_id: int, body: TestSendIn, key: Marketer, language: Language
+) -> dict[str, int]:
+    campaign = await campaign_or_404(campaign_id, language)
+    if not await Segment.filter(id=body.segment_id).exists():
+        raise ApiError(404, "segment_not_found", texts.SEGMENT_NOT_FOUND, language)
+    run = await plan_test_run(campaign, body.segment_id, utcnow())
+    return {"run_id": run.id, "messages": run.treatment}
+
+
+async def _move(campaign_id: int, language: str, move) -> CampaignOut:
+    campaign = await campaign_or_404(campaign_id, language)
+    try:
+        return campaign_out(await move(campaign, utcnow()))
+    except CampaignRejected as error:
+        raise rejected(error, language) from None
+
+
+@router.post("/{campaign_id}/schedule", response_model=CampaignOut)
+async def schedule(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+    """Draft to scheduled: the scheduler picks it up within seconds."""
+    return await _move(campaign_id, language, schedule_campaign)
+
+
+@router.post("/{campaign_id}/pause", response_model=CampaignOut)
+async def pause(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+    """Workers stop sending its messages within seconds; nothing is lost."""
+    return await _move(campaign_id, language, pause_campaign)
+
+
+@router.post("/{campaign_id}/resume", response_model=CampaignOut)
+async def resume(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+    return await _move(campaign_id, language, resume_campaign)
+
+
+@router.post("/{campaign_id}/cancel", response_model=CampaignOut)
+async def cancel(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+    """No more runs; messages not yet sent end as skipped (cancelled)."""
+    return await _move(campaign_id, language, cancel_campaign)
+
+
+def _uplift(uplift: Uplift, language: str) -> UpliftOut:
+    return UpliftOut(
+        treatment=uplift.treatment,
+        control=uplift.control,
+        difference=uplift.difference,
+        relative=uplift.relative,
+        ci95_low=uplift.low,
+        ci95_high=uplift.high,
+        p_value=uplift.p_value,
+        verdict=uplift.verdict,
+        says=translations(language).gettext(texts.VERDICTS[uplift.verdict]),
+    )
+
+
+def results_out(results: Results, language: str) -> ResultsOut:
+    return ResultsOut(
+        runs=results.runs,
+        recipients=results.recipients,
+        control=results.control,
+        sent=results.states.get("sent", 0),
+        delivered=results.delivered,
+        seen=results.seen,
+        pending=results.states.get("pending", 0) + results.states.get("sending", 0),
+        failed=results.failed,
+        skipped=results.skipped,
+        vouchers_issued=results.vouchers_issued,
+        vouchers_redeemed=results.vouchers_redeemed,
+        attribution_days=results.attribution_days,
+        treatment_customers_who_bought=results.treatment_figures.converted,
+        control_customers_who_bought=results.control_figures.converted,
+        treatment_revenue=results.treatment_figures.revenue,
+        control_revenue=results.control_figures.revenue,
+        conversion=_uplift(results.conversion, language),
+        revenue_per_customer=_uplift(results.revenue, language),
+    )
+
+
+async def _results(campaign_id: int, run_id: int | None, language: str, request: Request):
+    campaign = await campaign_or_404(campaign_id, language)
+    if (
+        run_id is not None
+        and not await CampaignRun.filter(id=run_id, campaign_id=campaign.id).exists()
+    ):
+        raise ApiError(404, "run_not_found", texts.RUN_NOT_FOUND, language)
+    days = request.app.state.settings.attribution_days
+    return results_out(await campaign_results(campaign.id, utcnow(), days, run_id), language)
+
+
+@router.get("/{campaign_id}/results", response_model=ResultsOut, summary="Uplift and more")
+async def results(campaign_id: int, key: Marketer, language: Language, request: Request):
+    """Treatment against control over all runs (test sends excluded), intention to treat."""
+    return await _results(campaign_id, None, language, request)
+
+
+@router.get("/{campaign_id}/runs/{run_id}/results", response_model=ResultsOut)
+async def run_results(
+    campaign_id: int, run_id: int, key: Marketer, language: Language, request: Request
+):
+    return await _results(campaign_id, run_id, language, request)
+
+
+@router.get("/{campaign_id}/results.csv", summary="Results as CSV (figure, value)")
+async def results_csv(
+    campaign_id: int, key: Marketer, language: Language, request: Request
+) -> Response:
+    figures = (await _results(campaign_id, None, language, request)).model_dump()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["figure", "value"])
+    for name, value in _flatten(figures):
+        writer.writerow([name, value])
+    name = f"campaign-{campaign_id}-results-{secrets.token_hex(2)}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            rows += _flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((f"{prefix}{key}", "" if value is None else value))
+    return rows

@@ -1,0 +1,251 @@
+"""The marketer runs campaigns over HTTP: draft, preview, test send, schedule, pause, results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from channels.campaign_worker import DeliveryWorker, WorkerPolicy
+from crm_core.campaigns.models import Campaign, OutboxMessage
+from crm_core.campaigns.quiet_hours import QuietHours
+from crm_core.campaigns.service import start_run
+from crm_core.clock import utcnow
+from crm_core.customers.models import ChannelIdentity
+from crm_core.staff.models import Role
+from loyalty.delivery import campaign_sender
+from tests.support import viber_payloads as vb
+from tests.support.customers import new_customer
+from tests.support.staff import bearer, new_key, new_store
+from tests.support.viber_chat import ViberChat
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+async def marketer(stack):
+    return bearer(await new_key(Role.MARKETER))
+
+
+async def segment_of(stack, marketer, city: str) -> int:
+    response = await stack.client.post(
+        "/api/v1/segments",
+        json={
+            "name": f"in {city}",
+            "kind": "static",
+            "rule": {"type": "profile", "field": "city", "op": "eq", "value": city},
+        },
+        headers=marketer,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.fixture
+async def audience(stack, marketer):
+    city = f"Api-{secrets.token_hex(4)}"
+    await new_customer("Anna", city=city)
+    await new_customer("Bohdan", city=city, channel="viber")
+    await new_customer("Chrystia", city=city, consent=False)
+    return await segment_of(stack, marketer, city)
+
+
+def body(segment_id: int, **changes) -> dict:
+    return {
+        "name": "Weekly offer",
+        "segment_id": segment_id,
+        "messages": {
+            "uk": {"text": "{first_name}, ваш код {voucher_code}", "button": "Ваучери"},
+            "en": {"text": "{first_name}, your code {voucher_code}"},
+        },
+        "default_language": "uk",
+        "schedule": {"kind": "recurring", "cron": "0 10 * * mon"},
+        "control_percent": 0,
+        "voucher": {"kind": "percent", "value": "10", "valid_days": 14, "title": "-10%"},
+        **changes,
+    }
+
+
+async def test_a_campaign_is_drafted_previewed_and_scheduled(stack, marketer, audience):
+    created = await stack.client.post("/api/v1/campaigns", json=body(audience), headers=marketer)
+    assert created.status_code == 201, created.text
+    campaign = created.json()
+    assert campaign["status"] == "draft"
+    assert campaign["schedule"] == {"kind": "recurring", "cron": "0 10 * * mon"}
+
+    preview = await stack.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/preview", headers=marketer
+    )
+    assert preview.status_code == 200, preview.text
+    seen = preview.json()
+    assert seen["audience"] == 3
+    assert (seen["treatment"], seen["control"]) == (2, 0)
+    assert seen["suppressed"]["no_marketing_consent"] == 1
+    assert seen["by_channel"] == {"telegram": 1, "viber": 1}
+    assert seen["viber_billable"] == 1
+    texts = sorted(sample["text"] for sample in seen["samples"])
+    assert len(texts) == 2
+    assert texts[0].startswith("Anna, ваш код ") and len(texts[0]) == len("Anna, ваш код ") + 9
+    assert texts[1].startswith("Bohdan, ваш код ")
+
+    scheduled = await stack.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/schedule", headers=marketer
+    )
+    assert scheduled.json()["status"] == "scheduled"
+    again = await stack.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/schedule",
+        headers={**marketer, "Accept-Language": "en"},
+    )
+    assert again.status_code == 422
+    assert again.json()["problem"] == "not_in_this_state"
+    paused = await stack.client.post(f"/api/v1/campaigns/{campaign['id']}/pause", headers=marketer)
+    assert paused.json()["status"] == "paused"
+    cancelled = await stack.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/cancel", headers=marketer
+    )
+    assert cancelled.json()["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "problem", "words"),
+    [
+        ({"messages": {"uk": {"text": "Hi {nickname}"}}}, "messages.uk.text",
+         "unknown_placeholder", "Unknown placeholder nickname"),
+        ({"control_percent": 60}, "control_percent", "control_out_of_range", "0 to 50"),
+        ({"schedule": {"kind": "recurring", "cron": "0 0 31 2 *"}}, "schedule.cron",
+         "cron_never_fires", "would never run"),
+        ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher",
+         "bad_voucher", "cannot be honoured"),
+    ],
+)  # fmt: skip
+async def test_a_bad_campaign_is_422_with_the_path_and_a_reason(
+    stack, marketer, audience, changes, path, problem, words
+):
+    before = (await stack.client.get("/api/v1/campaigns", headers=marketer)).json()
+    response = await stack.client.post(
+        "/api/v1/campaigns",
+        json=body(audience, **changes),
+        headers={**marketer, "Accept-Language": "en"},
+    )
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert (answer["code"], answer["path"], answer["problem"]) == (
+        "invalid_campaign",
+        path,
+        problem,
+    )
+    assert words in answer["detail"]
+    assert (await stack.client.get("/api/v1/campaigns", headers=marketer)).json() == before
+
+
+async def test_an_empty_audience_cannot_be_scheduled(stack, marketer):
+    city = f"Nobody-{secrets.token_hex(4)}"
+    await new_customer("Dmytro", city=city, consent=False)
+    segment = await segment_of(stack, marketer, city)
+    created = (
+        await stack.client.post("/api/v1/campaigns", json=body(segment), headers=marketer)
+    ).json()
+    response = await stack.client.post(
+        f"/api/v1/campaigns/{created['id']}/schedule",
+        headers={**marketer, "Accept-Language": "uk"},
+    )
+    assert response.status_code == 422
+    assert response.json()["problem"] == "empty_audience"
+    assert "Ніхто" in response.json()["detail"]
+
+
+async def test_a_test_send_reaches_the_test_segment_and_stays_out_of_the_results(
+    stack, marketer, audience
+):
+    team_city = f"Team-{secrets.token_hex(4)}"
+    tester, _ = await new_customer("Tester", city=team_city)
+    team = await segment_of(stack, marketer, team_city)
+    campaign = (
+        await stack.client.post("/api/v1/campaigns", json=body(audience), headers=marketer)
+    ).json()
+    sent = await stack.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/test-send",
+        json={"segment_id": team},
+        headers=marketer,
+    )
+    assert sent.status_code == 202 and sent.json()["messages"] == 1
+    async with campaign_sender(stack.settings) as sender:
+        worker = DeliveryWorker(sender, WorkerPolicy(), utcnow, "api-test")
+        while await worker.run_once():
+            pass
+    chat = (await ChannelIdentity.get(customer_id=tester.id)).chat_id
+    messages = stack.telegram.calls_to("sendMessage", chat)
+    assert len(messages) == 1 and messages[0].params["text"].startswith("Tester, ваш код ")
+
+    results = await stack.client.get(
+        f"/api/v1/campaigns/{campaign['id']}/results", headers=marketer
+    )
+    assert results.status_code == 200
+    assert results.json()["runs"] == 0 and results.json()["sent"] == 0
+    assert results.json()["conversion"]["verdict"] == "not_enough_data"
+
+
+async def test_results_come_as_json_per_run_and_as_csv(stack, marketer, audience):
+    campaign = (
+        await stack.client.post(
+            "/api/v1/campaigns",
+            json=body(
+                audience, schedule={"kind": "once", "at": utcnow().isoformat()}, voucher=None,
+                messages={"uk": {"text": "Привіт, {first_name}"}},
+            ),
+            headers=marketer,
+        )
+    ).json()  # fmt: skip
+    await stack.client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=marketer)
+    stored = await Campaign.get(id=campaign["id"])
+    run = await start_run(stored, stored.run_at, utcnow())
+    async with campaign_sender(stack.settings) as sender:
+        worker = DeliveryWorker(
+            sender, WorkerPolicy(quiet_hours=quiet_later_today()), utcnow, "api"
+        )
+        while await worker.run_once():
+            pass
+    viber_row = await OutboxMessage.get(run_id=run.id, channel="viber")
+    # Viber reports delivery and reading through the webhook; the message remembers both.
+    chat = ViberChat(
+        stack, user_id=(await ChannelIdentity.get(id=viber_row.identity_id)).external_id
+    )
+    for event in (vb.delivered(chat.user_id), vb.seen(chat.user_id)):
+        event["message_token"] = int(viber_row.platform_message_id)
+        assert (await chat.post(event)).status_code == 200
+
+    whole = (
+        await stack.client.get(f"/api/v1/campaigns/{campaign['id']}/results", headers=marketer)
+    ).json()
+    assert (whole["runs"], whole["recipients"], whole["sent"]) == (1, 2, 2)
+    assert (whole["delivered"], whole["seen"]) == (1, 1)
+    per_run = await stack.client.get(
+        f"/api/v1/campaigns/{campaign['id']}/runs/{run.id}/results", headers=marketer
+    )
+    assert per_run.json() == whole
+    missing = await stack.client.get(
+        f"/api/v1/campaigns/{campaign['id']}/runs/999999999/results", headers=marketer
+    )
+    assert missing.status_code == 404
+    exported = await stack.client.get(
+        f"/api/v1/campaigns/{campaign['id']}/results.csv", headers=marketer
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = dict(csv.reader(io.StringIO(exported.text)))
+    assert rows["sent"] == "2" and rows["conversion.verdict"] == "not_enough_data"
+
+
+def quiet_later_today() -> QuietHours:
+    """Quiet hours that do not include this moment in Kyiv, whenever the test runs."""
+    kyiv = utcnow().astimezone(ZoneInfo("Europe/Kyiv"))
+    return QuietHours((kyiv + timedelta(hours=2)).time(), (kyiv + timedelta(hours=3)).time())
+
+
+async def test_campaigns_need_a_marketer_key(stack):
+    assert (await stack.client.get("/api/v1/campaigns")).status_code == 401
+    cashier = bearer(await new_key(Role.CASHIER, await new_store()))
+    assert (await stack.client.get("/api/v1/campaigns", headers=cashier)).status_code == 403
