@@ -30,9 +30,10 @@ from crm_core.campaigns.outbox import (
     record_outcomes,
 )
 from crm_core.campaigns.quiet_hours import QuietHours
-from crm_core.campaigns.render import Recipient, render
+from crm_core.campaigns.render import Recipient, render, uses_placeholder
 from crm_core.campaigns.vouchers import voucher_for_message
 from crm_core.customers.service import mark_unreachable
+from crm_core.recommendations.service import recommend_for
 
 log = logging.getLogger(__name__)
 DEFAULT_QUIET_HOURS = QuietHours(time(21), time(9))
@@ -86,16 +87,19 @@ class DeliveryWorker:
         if not batch:
             return 0
         ready, outcomes = judge(batch, now, self.policy.quiet_hours, self.policy.frequency_cap)
-        outcomes += await asyncio.gather(*(self._send(message) for message in ready))
+        wanting = [m.customer_id for m in ready if uses_placeholder(m.messages, "products")]
+        products = await recommend_for(wanting) if wanting else {}
+        outcomes += await asyncio.gather(
+            *(self._send(message, products.get(message.customer_id, [])) for message in ready)
+        )
         await record_outcomes(self.name, outcomes, self.clock())
         return len(batch)
 
-    async def _send(self, message: Claimed) -> Outcome:
+    async def _send(self, message: Claimed, products: list[str]) -> Outcome:
         async with self._slots:
             try:
-                rendered = render(
-                    message.messages, message.default_language, await self._recipient(message)
-                )
+                recipient = await self._recipient(message, products)
+                rendered = render(message.messages, message.default_language, recipient)
                 platform_id = await self.sender.send(
                     message.channel or "", message.external_id or "", message.chat_id or "",
                     rendered,
@@ -105,9 +109,11 @@ class DeliveryWorker:
             except Exception:
                 log.exception("campaign message %s could not be prepared", message.id)
                 return self._retry_or_fail(message)
-        return Outcome(message.id, MessageState.SENT, platform_message_id=platform_id)
+        return Outcome(
+            message.id, MessageState.SENT, platform_message_id=platform_id, products=products
+        )
 
-    async def _recipient(self, message: Claimed) -> Recipient:
+    async def _recipient(self, message: Claimed, products: list[str]) -> Recipient:
         code = value = expires = ""
         if message.voucher_template is not None:
             voucher = await voucher_for_message(
@@ -124,7 +130,7 @@ class DeliveryWorker:
             first_name=message.first_name,
             card_number=message.card_number,
             language=message.language,
-            products=tuple(message.products),
+            products=tuple(products or message.products),
             voucher_code=code,
             voucher_value=value,
             voucher_expires=expires,

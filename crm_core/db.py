@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "crm_core.metrics.models",
     "crm_core.segments.models",
     "crm_core.campaigns.models",
+    "crm_core.recommendations.models",
 ]
 
 

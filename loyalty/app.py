@@ -27,6 +27,7 @@ from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media, pos_page
 from loyalty.api import campaigns as campaigns_api
+from loyalty.api import catalogue as catalogue_api
 from loyalty.api import customers as customers_api
 from loyalty.api import imports as imports_api
 from loyalty.api import pos
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(vouchers_api.router)
     app.include_router(segments_api.router)
     app.include_router(campaigns_api.router)
+    app.include_router(catalogue_api.router)
     app.include_router(customers_api.router)
     app.include_router(imports_api.router)
     app.include_router(pos_page.router)

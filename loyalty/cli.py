@@ -74,6 +74,7 @@ def scheduler() -> None:
     from crm_core.db import close_db, init_db
     from crm_core.housekeeping.service import purge_processed_updates
     from crm_core.metrics.service import nightly_refresh
+    from crm_core.recommendations.service import refresh_clusters
     from crm_core.segments.service import refresh_dynamic_segments
 
     _configure_logging()
@@ -90,6 +91,8 @@ def scheduler() -> None:
     async def nightly_metrics() -> None:
         changed = await nightly_refresh(utcnow())
         logging.getLogger("loyalty.scheduler").info("%d lifecycle stage changes", changed)
+        ranked = await refresh_clusters(utcnow())
+        logging.getLogger("loyalty.scheduler").info("%d cluster products ranked", ranked)
         await refresh_segments()
 
     async def main() -> None:

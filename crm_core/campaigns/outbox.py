@@ -78,6 +78,7 @@ class Outcome:
     due_at: datetime | None = None
     platform_message_id: str | None = None
     counts_as_attempt: bool = True
+    products: list[str] | None = None  # what was recommended in the message, for the record
 
 
 async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
@@ -225,6 +226,7 @@ async def record_outcomes(worker: str, outcomes: Iterable[Outcome], now: datetim
                 f"finished_at = {params(now if final else None)}, "
                 f"platform_message_id = COALESCE({params(outcome.platform_message_id)}, "
                 f"platform_message_id), attempts = {attempts}, "
+                f"products = COALESCE({params(_as_json(outcome.products))}, products), "
                 "claimed_by = NULL, claimed_until = NULL "
                 f"WHERE id = {params(outcome.id)} AND claimed_by = {params(worker)} "
                 f"AND state = {params(MessageState.SENDING.value)}",
@@ -269,3 +271,8 @@ async def mark_delivery(platform_message_id: str, event: str, at: datetime) -> i
         f"WHERE platform_message_id = {params(platform_message_id)}",
         params.values,
     )
+
+
+def _as_json(value: list[str] | None) -> str | None:
+    """A JSON column's value bound as text."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,4 +50,14 @@ def render(
         language=language,
         button=message.get("button") or None,
         image_url=message.get("image_url") or None,
+    )
+
+
+def uses_placeholder(messages: dict[str, dict[str, Any]], name: str) -> bool:
+    """Whether any language's template asks for `name` (e.g. products: worth computing)."""
+    formatter = string.Formatter()
+    return any(
+        field == name
+        for message in messages.values()
+        for _text, field, _spec, _conversion in formatter.parse(str(message.get("text", "")))
     )

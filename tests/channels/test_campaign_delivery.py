@@ -26,14 +26,17 @@ from crm_core.campaigns.service import (
     schedule_campaign,
     start_run,
 )
+from crm_core.cards.models import Card
 from crm_core.consents.models import ConsentPurpose
 from crm_core.consents.service import record_consent
 from crm_core.customers.models import ChannelIdentity, Customer
+from crm_core.recommendations.service import refresh_clusters
 from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
 from crm_core.vouchers.models import Voucher
 from loyalty.delivery import campaign_sender
-from tests.support.customers import new_customer
+from tests.support.customers import buy, item, new_customer
+from tests.support.staff import new_store
 
 LANGUAGES = ("uk", "en", "pl", "cs", "ru")
 pytestmark = pytest.mark.db
@@ -318,3 +321,28 @@ async def test_pause_stops_sending_resume_continues_cancel_skips_the_rest(stack)
         assert await worker.run_once() == 0
     final = await states(second.id)
     assert {(m.state, m.reason) for m in final.values()} == {(MessageState.SKIPPED, "cancelled")}
+
+
+async def test_recommended_products_are_in_the_message_and_on_record(stack):
+    clock = Clock(KYIV_MORNING)
+    where, people = await town(("Anna", "telegram", {}))
+    store = await new_store()
+    tag = secrets.token_hex(3)
+    cheese = item(f"Cheese{tag}", "80.00", sku=f"Gouda-{tag}")
+    bread = item(f"Cheese{tag}", "30.00", sku=f"Brie-{tag}")
+    for _ in range(3):
+        _, card = await new_customer("Neighbour")
+        await buy(store, card, [cheese, bread], clock.now - timedelta(days=2))
+    anna_card = await Card.get(customer_id=people["Anna"].id)
+    await buy(store, anna_card, [cheese], clock.now - timedelta(days=1))
+    await refresh_clusters(clock.now)
+    offer = await campaign(where, clock, text="Спробуйте: {products}")
+    run = await start_run(offer, clock.now, clock.now)
+    async with campaign_sender(stack.settings) as sender:
+        await drain(worker_for(stack, clock, sender))
+    sent = (await states(run.id))[people["Anna"].id]
+    assert sent.state == MessageState.SENT
+    assert sent.products and sent.products[0] == f"Brie-{tag}"  # her cluster's, not bought
+    assert f"Gouda-{tag}" not in sent.products
+    text = stack.telegram.calls_to("sendMessage", await chat_of(people["Anna"]))[0].params["text"]
+    assert text == "Спробуйте: " + ", ".join(sent.products)

@@ -19,7 +19,7 @@ from crm_core.customers.models import ChannelIdentity
 from crm_core.staff.models import Role
 from loyalty.delivery import campaign_sender
 from tests.support import viber_payloads as vb
-from tests.support.customers import new_customer
+from tests.support.customers import buy, item, new_customer
 from tests.support.staff import bearer, new_key, new_store
 from tests.support.viber_chat import ViberChat
 
@@ -249,3 +249,31 @@ async def test_campaigns_need_a_marketer_key(stack):
     assert (await stack.client.get("/api/v1/campaigns")).status_code == 401
     cashier = bearer(await new_key(Role.CASHIER, await new_store()))
     assert (await stack.client.get("/api/v1/campaigns", headers=cashier)).status_code == 403
+
+
+async def test_sensitive_categories_are_marked_listed_and_unmarked(stack, marketer):
+    store = await new_store()
+    path = f"Health{secrets.token_hex(3)}/Pregnancy"
+    _, card = await new_customer("Olha")
+    await buy(store, card, [item(path)], utcnow())
+    top = path.split("/")[0]
+    marked = await stack.client.put(
+        "/api/v1/sensitive-categories",
+        json={"path": top, "allow_own_history": False},
+        headers=marketer,
+    )
+    assert marked.status_code == 200 and marked.json()["path"] == top
+    listed = (await stack.client.get("/api/v1/sensitive-categories", headers=marketer)).json()
+    assert top in {row["path"] for row in listed}
+    unknown = await stack.client.put(
+        "/api/v1/sensitive-categories",
+        json={"path": "No/Such"},
+        headers={**marketer, "Accept-Language": "en"},
+    )
+    assert unknown.status_code == 404 and "No/Such" in unknown.json()["detail"]
+    gone = await stack.client.delete(
+        "/api/v1/sensitive-categories", params={"path": top}, headers=marketer
+    )
+    assert gone.status_code == 204
+    listed = (await stack.client.get("/api/v1/sensitive-categories", headers=marketer)).json()
+    assert top not in {row["path"] for row in listed}

@@ -1,0 +1,181 @@
+"""Recommended products: popular among similar customers, not bought yet, never sensitive.
+
+Customers are clustered by their spending: the cluster of a customer is the pair of
+top-level categories with their largest spend shares ("12-7": mostly Baby, then Dairy).
+Nightly, set-based, the products most bought by distinct customers of each cluster in the
+last `window_days` are ranked, as are the best sellers of each top-level category and of the
+whole shop. A customer then gets the first products of their cluster they have not bought,
+falling back to their favourite category's best sellers and to the shop's. A product under a
+sensitive category is only recommended to someone who bought in that category themselves,
+and only when the retailer allows that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crm_core.catalogue.models import Category
+from crm_core.catalogue.service import in_category
+from crm_core.recommendations.models import SensitiveCategory
+from crm_core.sql import Params, dialect_of, execute, fetch, transaction
+
+GLOBAL = "*"
+CATEGORY_PREFIX = "cat:"
+TOP_PER_CLUSTER = 30
+MAX_RECOMMENDED = 3
+
+
+class UnknownCategory(LookupError):
+    pass
+
+
+async def mark_sensitive(path: str, allow_own_history: bool, now: datetime) -> SensitiveCategory:
+    category = await Category.get_or_none(path=path)
+    if category is None:
+        raise UnknownCategory(path)
+    marked, _ = await SensitiveCategory.update_or_create(
+        category_id=category.id,
+        defaults={"allow_own_history": allow_own_history, "marked_at": now},
+    )
+    return marked
+
+
+async def unmark_sensitive(path: str) -> int:
+    return await SensitiveCategory.filter(category__path=path).delete()
+
+
+def _cluster_keys_sql(params: Params, customers: list[int] | None = None) -> str:
+    """customer_id -> cluster key, from the two largest top-level category spends."""
+    only = f"AND customer_id IN {params.many(customers)} " if customers is not None else ""
+    return (
+        "WITH ranked AS (SELECT customer_id, category_id, ROW_NUMBER() OVER ("
+        "PARTITION BY customer_id ORDER BY spent_minor DESC, category_id) AS r "
+        f"FROM customer_category_spend WHERE spent_minor > 0 {only}) "
+        "SELECT a.customer_id, CAST(a.category_id AS VARCHAR(12)) || "
+        "COALESCE('-' || CAST(b.category_id AS VARCHAR(12)), '') AS cluster_key "
+        "FROM ranked a LEFT JOIN ranked b ON b.customer_id = a.customer_id AND b.r = 2 "
+        "WHERE a.r = 1"
+    )
+
+
+async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
+    """Rebuild the ranked products of every cluster, category and the shop (set-based)."""
+    since = now - timedelta(days=window_days)
+    async with transaction() as db:
+        dialect = dialect_of(db)
+        await execute("DELETE FROM cluster_products", [], db)
+        params = Params(dialect)
+        keys = _cluster_keys_sql(params)
+        top_level = dialect.top_category_path("c.path")
+        popular = (
+            f"SELECT k.cluster_key AS cluster_key, l.product_id, "
+            "COUNT(DISTINCT l.customer_id) AS buyers "
+            f"FROM purchase_lines l JOIN ({keys}) k ON k.customer_id = l.customer_id "
+            f"WHERE l.purchased_at >= {params(since)} GROUP BY k.cluster_key, l.product_id "
+            f"UNION ALL SELECT {params(CATEGORY_PREFIX)} || CAST(t.id AS VARCHAR(12)), "
+            "l.product_id, COUNT(DISTINCT l.customer_id) FROM purchase_lines l "
+            "JOIN categories c ON c.id = l.category_id "
+            f"JOIN categories t ON t.path = {top_level} "
+            f"WHERE l.purchased_at >= {params(since)} AND l.customer_id IS NOT NULL "
+            "GROUP BY t.id, l.product_id "
+            f"UNION ALL SELECT {params(GLOBAL)}, l.product_id, COUNT(DISTINCT l.customer_id) "
+            f"FROM purchase_lines l WHERE l.purchased_at >= {params(since)} "
+            "AND l.customer_id IS NOT NULL GROUP BY l.product_id"
+        )
+        return await execute(
+            "INSERT INTO cluster_products (cluster_key, rank, product_id, buyers, refreshed_at) "
+            f"SELECT cluster_key, rank, product_id, buyers, {params(now)} FROM ("
+            "SELECT cluster_key, product_id, buyers, ROW_NUMBER() OVER (PARTITION BY "
+            "cluster_key ORDER BY buyers DESC, product_id) AS rank "
+            f"FROM ({popular}) p) ranked WHERE rank <= {params(TOP_PER_CLUSTER)}",
+            params.values,
+            db,
+        )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    product_id: int
+    name: str
+    path: str | None
+
+
+async def _candidates(keys: Iterable[str]) -> dict[str, list[_Candidate]]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    params = Params(dialect_of())
+    rows = await fetch(
+        "SELECT r.cluster_key, r.product_id, p.name, c.path FROM cluster_products r "
+        "JOIN products p ON p.id = r.product_id LEFT JOIN categories c ON c.id = p.category_id "
+        f"WHERE r.cluster_key IN {params.many(wanted)} ORDER BY r.cluster_key, r.rank",
+        params.values,
+    )
+    found: dict[str, list[_Candidate]] = {}
+    for row in rows:
+        found.setdefault(row["cluster_key"], []).append(
+            _Candidate(row["product_id"], row["name"], row["path"])
+        )
+    return found
+
+
+async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> dict[int, list[str]]:
+    """Up to `limit` product names per customer, for a batch of customers (a few queries)."""
+    if not customers:
+        return {}
+    params = Params(dialect_of())
+    clusters = {
+        row["customer_id"]: row["cluster_key"]
+        for row in await fetch(_cluster_keys_sql(params, customers), params.values)
+    }
+    params = Params(dialect_of())
+    favourites = {
+        row["customer_id"]: f"{CATEGORY_PREFIX}{row['favourite_category_id']}"
+        for row in await fetch(
+            "SELECT customer_id, favourite_category_id FROM customer_metrics "
+            f"WHERE customer_id IN {params.many(customers)} "
+            "AND favourite_category_id IS NOT NULL",
+            params.values,
+        )
+    }
+    params = Params(dialect_of())
+    bought: dict[int, set[int]] = {}
+    bought_paths: dict[int, set[str]] = {}
+    for row in await fetch(
+        "SELECT DISTINCT l.customer_id, l.product_id, c.path FROM purchase_lines l "
+        "LEFT JOIN categories c ON c.id = l.category_id "
+        f"WHERE l.customer_id IN {params.many(customers)}",
+        params.values,
+    ):
+        bought.setdefault(row["customer_id"], set()).add(row["product_id"])
+        if row["path"]:
+            bought_paths.setdefault(row["customer_id"], set()).add(row["path"])
+    sensitive = [
+        (s.category.path, s.allow_own_history)
+        for s in await SensitiveCategory.all().select_related("category")
+    ]
+    candidates = await _candidates([*clusters.values(), *favourites.values(), GLOBAL])
+
+    def allowed(customer: int, path: str | None) -> bool:
+        for root, own_ok in sensitive:
+            if in_category(path, root):
+                own = any(in_category(p, root) for p in bought_paths.get(customer, ()))
+                return own_ok and own
+        return True
+
+    chosen: dict[int, list[str]] = {}
+    for customer in customers:
+        picked: list[str] = []
+        seen: set[int] = set(bought.get(customer, ()))
+        for key in (clusters.get(customer), favourites.get(customer), GLOBAL):
+            for candidate in candidates.get(key or "", []):
+                if len(picked) >= limit:
+                    break
+                if candidate.product_id in seen or not allowed(customer, candidate.path):
+                    continue
+                seen.add(candidate.product_id)
+                picked.append(candidate.name)
+        chosen[customer] = picked
+    return chosen
