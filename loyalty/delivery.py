@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from redis.asyncio import Redis
@@ -29,6 +30,7 @@ def worker_policy(settings: Settings) -> WorkerPolicy:
         batch_size=settings.worker_batch_size,
         concurrency=settings.worker_concurrency,
         max_attempts=settings.send_max_attempts,
+        lease=timedelta(seconds=settings.worker_lease_seconds),
         frequency_cap=settings.campaign_frequency_cap,
         quiet_hours=settings.quiet_hours(),
     )

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     viber_rate_per_second: float = 50.0
     viber_chat_rate_per_second: float = 1.0
     worker_batch_size: int = 200
+    # A claimed message whose worker died is claimed again after this long.
+    worker_lease_seconds: int = 120
     worker_concurrency: int = 64
     send_max_attempts: int = 5
     # A schedule missed while the scheduler was down still runs if it is this late at most.

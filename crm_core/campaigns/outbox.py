@@ -209,7 +209,10 @@ def judge(
 
 
 async def record_outcomes(worker: str, outcomes: Iterable[Outcome], now: datetime) -> int:
-    """Write each row's outcome, only where this worker still holds the claim."""
+    """Write each row's outcome, only where this worker still holds the claim.
+
+    `claimed_by` stays: it tells which worker handled the message last.
+    """
     written = 0
     async with transaction() as db:
         dialect = dialect_of(db)
@@ -227,7 +230,7 @@ async def record_outcomes(worker: str, outcomes: Iterable[Outcome], now: datetim
                 f"platform_message_id = COALESCE({params(outcome.platform_message_id)}, "
                 f"platform_message_id), attempts = {attempts}, "
                 f"products = COALESCE({params(_as_json(outcome.products))}, products), "
-                "claimed_by = NULL, claimed_until = NULL "
+                "claimed_until = NULL "
                 f"WHERE id = {params(outcome.id)} AND claimed_by = {params(worker)} "
                 f"AND state = {params(MessageState.SENDING.value)}",
                 params.values,

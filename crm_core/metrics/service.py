@@ -122,7 +122,16 @@ async def _settle_stage(
         params.values,
         connection,
     )
-    row = rows[0]
+    return await _judge_stage(customer_id, rows[0], now, policy, connection)
+
+
+async def _judge_stage(
+    customer_id: int,
+    row: dict,
+    now: datetime,
+    policy: LifecyclePolicy,
+    connection: BaseDBAsyncClient,
+) -> Stage:
     stage = stage_for(
         row["receipts"],
         _as_datetime(row["first_purchase_at"]),
@@ -188,20 +197,29 @@ async def apply_purchase(
     connection: BaseDBAsyncClient,
     policy: LifecyclePolicy = DEFAULT_POLICY,
 ) -> None:
-    """Add one receipt to the customer's metrics, in the receipt's transaction."""
-    await ensure_metrics_row(customer_id, now, connection)
+    """Add one receipt to the customer's metrics, in the receipt's transaction.
+
+    Few round trips on purpose (this runs for every receipt at the till): one upsert that
+    returns what the stage judgement needs, one for the category spend, one for the
+    favourite category, and a stage change only when there is one.
+    """
     params = Params(dialect_of(connection))
     items = sum(to_milli(line.quantity) for line in lines)
-    await execute(
-        f"UPDATE customer_metrics SET receipts = receipts + 1, "
-        f"spent_minor = spent_minor + {params(to_minor(total))}, "
-        f"items_milli = items_milli + {params(items)}, "
-        f"first_purchase_at = CASE WHEN first_purchase_at IS NULL OR first_purchase_at > "
-        f"{params(purchased_at)} "
-        f"THEN {params(purchased_at)} ELSE first_purchase_at END, "
-        f"last_purchase_at = CASE WHEN last_purchase_at IS NULL OR last_purchase_at < "
-        f"{params(purchased_at)} THEN {params(purchased_at)} ELSE last_purchase_at END, "
-        f"updated_at = {params(now)} WHERE customer_id = {params(customer_id)}",
+    spent, at, stamp = params(to_minor(total)), params(purchased_at), params(now)
+    after = await fetch(
+        "INSERT INTO customer_metrics AS m (customer_id, receipts, spent_minor, items_milli, "
+        "first_purchase_at, last_purchase_at, stage, stage_since, updated_at) VALUES ("
+        f"{params(customer_id)}, 1, {spent}, {params(items)}, {at}, {at}, "
+        f"'{Stage.REGISTERED}', {stamp}, {stamp}) ON CONFLICT (customer_id) DO UPDATE SET "
+        "receipts = m.receipts + 1, spent_minor = m.spent_minor + excluded.spent_minor, "
+        "items_milli = m.items_milli + excluded.items_milli, "
+        "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
+        "excluded.first_purchase_at THEN excluded.first_purchase_at "
+        "ELSE m.first_purchase_at END, "
+        "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
+        "excluded.last_purchase_at THEN excluded.last_purchase_at "
+        "ELSE m.last_purchase_at END, updated_at = excluded.updated_at "
+        "RETURNING receipts, first_purchase_at, last_purchase_at, stage",
         params.values,
         connection,
     )
@@ -216,7 +234,7 @@ async def apply_purchase(
     await _add_category_spend(customer_id, {k: (v[0], v[1]) for k, v in deltas.items()}, connection)
     if deltas:
         await _refresh_favourite(customer_id, connection)
-    await _settle_stage(customer_id, now, policy, connection)
+    await _judge_stage(customer_id, after[0], now, policy, connection)
 
 
 async def apply_refund(

@@ -51,6 +51,12 @@ class Compiler:
     dialect: Dialect
     params: Params
     now: datetime
+    # The placeholder of one customer's id when judging just them: purchase subqueries then
+    # read that customer's rows by index instead of everyone's.
+    only_customer: str | None = None
+
+    def _one(self, column: str) -> list[str]:
+        return [f"{column} = {self.only_customer}"] if self.only_customer else []
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -289,7 +295,11 @@ class Compiler:
         """Read from the lines alone (they carry the customer and the time), so a category
         within a window is one index range per category, not a join of every line."""
         joins = []
-        where = ["l.customer_id IS NOT NULL", "l.refunded_quantity < l.quantity"]
+        where = [
+            "l.customer_id IS NOT NULL",
+            "l.refunded_quantity < l.quantity",
+            *self._one("l.customer_id"),
+        ]
         if node.category:
             where.append(
                 "l.category_id IN (SELECT pc.id FROM categories pc WHERE "
@@ -331,6 +341,7 @@ class Compiler:
             )
             test = self.compare(measure, node.comparison, lambda v: to_minor(Decimal(v)))
             source = "FROM purchases p WHERE p.customer_id IS NOT NULL AND p.status <> 'refunded'"
+            source += "".join(f" AND {c}" for c in self._one("p.customer_id"))
             return (
                 f"c.id IN (SELECT p.customer_id {source}{window} AND {test} "
                 f"GROUP BY p.customer_id HAVING COUNT(*) >= {self.params(node.min_times)})"
@@ -342,8 +353,9 @@ class Compiler:
         return (
             "c.id IN (SELECT b.customer_id FROM (SELECT p.customer_id AS customer_id "
             "FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id "
-            f"WHERE p.customer_id IS NOT NULL AND p.status <> 'refunded'{window} "
-            f"GROUP BY p.customer_id, p.id HAVING {test}) b "
+            f"WHERE p.customer_id IS NOT NULL AND p.status <> 'refunded'{window}"
+            + "".join(f" AND {c}" for c in self._one("p.customer_id"))
+            + f" GROUP BY p.customer_id, p.id HAVING {test}) b "
             f"GROUP BY b.customer_id HAVING COUNT(*) >= {self.params(node.min_times)})"
         )
 
@@ -392,10 +404,22 @@ class CompiledQuery:
 
 
 def compile_members(
-    root: Node, dialect: Dialect, now: datetime, customer_id: int | None = None
+    root: Node,
+    dialect: Dialect,
+    now: datetime,
+    customer_id: int | None = None,
+    params: Params | None = None,
+    customer_placeholder: str | None = None,
 ) -> CompiledQuery:
-    """`SELECT c.id ...` of everyone the rule selects (or just one customer, if they match)."""
-    params = Params(dialect)
-    only = f" AND c.id = {params(customer_id)}" if customer_id is not None else ""
-    condition = Compiler(dialect, params, now).condition(simplify(root))
+    """`SELECT c.id ...` of everyone the rule selects (or just one customer, if they match).
+
+    With `params` (and the customer's placeholder in it) several rules become parts of one
+    statement, numbered together.
+    """
+    params = params if params is not None else Params(dialect)
+    placeholder = customer_placeholder
+    if placeholder is None and customer_id is not None:
+        placeholder = params(customer_id)
+    only = f" AND c.id = {placeholder}" if placeholder is not None else ""
+    condition = Compiler(dialect, params, now, placeholder).condition(simplify(root))
     return CompiledQuery(f"SELECT c.id AS id {BASE_FROM}{only} AND {condition}", params.values)

@@ -296,41 +296,86 @@ async def refresh_dynamic_segments(now: datetime) -> dict[int, Refreshed]:
 async def on_customer_changed(customer_id: int, changed: frozenset[str], now: datetime) -> None:
     """Re-judge one customer in the active dynamic segments that read what changed.
 
-    A segment built on another one that moved is re-judged too. One query per segment
-    when nothing changes; an insert or delete and a log row when something does.
+    All of them are judged in one statement (this runs after every receipt); a segment
+    built on one that moved is judged again after the move.
     """
-    active = await Segment.filter(kind=SegmentKind.DYNAMIC, status=SegmentStatus.ACTIVE)
-    if not active:
-        return
-    catalogue: Catalogue | None = None
-    moved: set[int] = set()
-    dialect = dialect_of()
-    for segment in _in_dependency_order(list(active)):
-        touches_changed_data = _reads(segment, changed)
-        if not touches_changed_data and not moved.intersection(segment.depends_on):
-            continue
+    ordered, rules = await _active_dynamic()
+    wave = [segment for segment in ordered if _reads(segment, changed)]
+    while wave:
+        moved: set[int] = set()
+        for segment, (matches, member) in zip(
+            wave, await _judge(wave, customer_id, now, rules), strict=True
+        ):
+            if matches is not None and matches != member:
+                if await _move(segment.id, customer_id, matches, now):
+                    moved.add(segment.id)
+        wave = [s for s in ordered if moved.intersection(s.depends_on)]
+
+
+_ACTIVE: dict[str, Any] = {"key": None, "segments": [], "rules": {}}
+
+
+async def _active_dynamic() -> tuple[list[Segment], dict[int, Rule | None]]:
+    """Active dynamic segments in dependency order, with their validated rules.
+
+    Kept between receipts and checked with one cheap query: any saved, changed, paused or
+    deleted segment, or a new custom field, reloads them.
+    """
+    version = await fetch(
+        "SELECT (SELECT COUNT(*) FROM segments) AS n, (SELECT MAX(updated_at) FROM segments) "
+        "AS changed, (SELECT COALESCE(SUM(CASE WHEN status = 'active' AND kind = 'dynamic' "
+        "THEN id ELSE -id END), 0) FROM segments) AS ids, "
+        "(SELECT COALESCE(SUM(LENGTH(CAST(rule AS TEXT))), 0) FROM segments) AS rules, "
+        "(SELECT COUNT(*) FROM custom_fields) AS fields, "
+        "(SELECT COALESCE(MAX(id), 0) FROM custom_fields) AS last_field",
+        [],
+    )
+    key = str(sorted(version[0].items()))
+    if _ACTIVE["key"] != key:
+        active = await Segment.filter(kind=SegmentKind.DYNAMIC, status=SegmentStatus.ACTIVE)
         # Saved rules were checked against categories, stores and segments when saved, and
-        # those are never deleted while referenced; custom fields are read fresh.
-        catalogue = catalogue or _AnyCatalogue(await _custom_fields())
-        try:
-            rule = validate_rule(segment.rule, catalogue)
-        except RuleError:
-            log.warning("segment %s has a rule that no longer validates", segment.id)
-            continue
-        query = compile_members(rule.root, dialect, now, customer_id)
-        params = Params(dialect)
-        params.values.extend(query.values)
-        state = await fetch(
-            f"SELECT EXISTS ({query.sql}) AS matches, EXISTS (SELECT 1 FROM segment_members "
-            f"WHERE segment_id = {params(segment.id)} AND customer_id = {params(customer_id)}) "
-            "AS member",
-            params.values,
+        # those are never deleted while referenced; custom fields are read fresh here.
+        catalogue = _AnyCatalogue(await _custom_fields())
+        rules: dict[int, Rule | None] = {}
+        for segment in active:
+            try:
+                rules[segment.id] = validate_rule(segment.rule, catalogue)
+            except RuleError:
+                log.warning("segment %s has a rule that no longer validates", segment.id)
+                rules[segment.id] = None
+        _ACTIVE.update(key=key, segments=_in_dependency_order(list(active)), rules=rules)
+    return _ACTIVE["segments"], _ACTIVE["rules"]
+
+
+async def _judge(
+    segments: list[Segment], customer_id: int, now: datetime, rules: dict[int, Rule | None]
+) -> list[tuple[bool | None, bool]]:
+    """(matches the rule, is a member now) of one customer for each segment, in one query.
+
+    A rule that no longer validates is left alone (None).
+    """
+    dialect = dialect_of()
+    params = Params(dialect)
+    customer = params(customer_id)
+    columns, valid = [], []
+    for index, segment in enumerate(segments):
+        rule = rules.get(segment.id)
+        if rule is None:
+            valid.append(False)
+            columns.append(f"0 = 1 AS m{index}")
+        else:
+            valid.append(True)
+            query = compile_members(rule.root, dialect, now, customer_id, params, customer)
+            columns.append(f"EXISTS ({query.sql}) AS m{index}")
+        columns.append(
+            "EXISTS (SELECT 1 FROM segment_members WHERE "
+            f"segment_id = {params(segment.id)} AND customer_id = {customer}) AS i{index}"
         )
-        matches, member = bool(state[0]["matches"]), bool(state[0]["member"])
-        if matches == member:
-            continue
-        if await _move(segment.id, customer_id, matches, now):
-            moved.add(segment.id)
+    row = (await fetch(f"SELECT {', '.join(columns)}", params.values))[0]
+    return [
+        (bool(row[f"m{i}"]) if valid[i] else None, bool(row[f"i{i}"]))
+        for i in range(len(segments))
+    ]
 
 
 def _reads(segment: Segment, changed: frozenset[str]) -> bool:

@@ -45,6 +45,7 @@ class FakeTelegramAPI:
         self.sends_per_second: int | None = None
         self._send_times: collections.deque[float] = collections.deque()
         self.rejected_for_flood = 0
+        self.send_delay_seconds = 0.0  # a slow platform: each send takes this long
         self._ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -120,6 +121,8 @@ class FakeTelegramAPI:
                 if isinstance(value, str) and value.startswith("attach://"):
                     files[key] = files.pop(value.removeprefix("attach://"))
         sending = method in {"sendMessage", "sendPhoto"}
+        if sending and self.send_delay_seconds:
+            await asyncio.sleep(self.send_delay_seconds)
         if sending and self._flooded():
             return web.json_response(
                 {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
