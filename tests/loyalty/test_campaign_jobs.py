@@ -1,0 +1,109 @@
+"""Campaign schedules live in APScheduler's job store in the main database: a restarted
+scheduler still knows them, and a firing missed while it was down runs once when it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, timedelta
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from crm_core.campaigns.models import Campaign, CampaignRun, CampaignStatus, OutboxMessage
+from crm_core.campaigns.service import CampaignIn, create_campaign, schedule_campaign
+from crm_core.clock import utcnow
+from crm_core.segments.models import SegmentKind
+from crm_core.segments.service import create_segment
+from crm_core.sql import Params, dialect_of, fetch
+from loyalty.campaign_jobs import STORE, campaign_job_store, job_id, keep_jobs_in_step
+from tests.support.customers import new_customer
+
+pytestmark = pytest.mark.db
+
+
+async def scheduled_campaign(schedule: dict) -> Campaign:
+    city = f"Jobs-{secrets.token_hex(4)}"
+    await new_customer("Anna", city=city)
+    segment, _ = await create_segment(
+        f"in {city}",
+        SegmentKind.STATIC,
+        {"type": "profile", "field": "city", "op": "eq", "value": city},
+        utcnow(),
+    )
+    campaign = await create_campaign(
+        CampaignIn(
+            name="Jobs",
+            segment_id=segment.id,
+            messages={"uk": {"text": "Привіт"}},
+            default_language="uk",
+            schedule=schedule,
+            control_percent=0,
+        ),
+        ("uk",),
+        "Europe/Kyiv",
+        utcnow(),
+    )
+    return await schedule_campaign(campaign, utcnow())
+
+
+def scheduler(stack) -> AsyncIOScheduler:
+    jobs = AsyncIOScheduler(timezone="UTC")
+    jobs.add_jobstore(campaign_job_store(stack.database_url), alias=STORE)
+    return jobs
+
+
+async def test_a_schedule_survives_a_restart_and_a_missed_firing_runs_once(stack):
+    fire_at = utcnow() + timedelta(seconds=2)
+    campaign = await scheduled_campaign({"kind": "once", "at": fire_at.isoformat()})
+
+    first = scheduler(stack)
+    first.start()
+    await keep_jobs_in_step(first)
+    params = Params(dialect_of())
+    stored = await fetch(
+        f"SELECT id FROM apscheduler_jobs WHERE id = {params(job_id(campaign.id))}",
+        params.values,
+    )
+    assert len(stored) == 1  # the job is in the main database
+    first.shutdown(wait=False)  # the scheduler goes down before the campaign's moment
+
+    await asyncio.sleep(2.5)
+    assert not await CampaignRun.filter(campaign_id=campaign.id).exists()
+
+    second = scheduler(stack)  # back after the moment: the stored job is overdue
+    second.start()
+    try:
+        for _ in range(100):
+            if await CampaignRun.filter(campaign_id=campaign.id).exists():
+                break
+            await asyncio.sleep(0.1)
+        await keep_jobs_in_step(second)  # a one-off that ran gets no job again
+        await asyncio.sleep(0.3)
+    finally:
+        second.shutdown(wait=False)
+    runs = await CampaignRun.filter(campaign_id=campaign.id)
+    assert len(runs) == 1 and runs[0].fire_time == fire_at
+    assert await OutboxMessage.filter(run_id=runs[0].id).count() == 1
+    assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.RUNNING
+    assert second.get_job(job_id(campaign.id), jobstore=STORE) is None
+
+
+async def test_a_recurring_campaign_keeps_one_job_and_pausing_removes_it(stack):
+    campaign = await scheduled_campaign({"kind": "recurring", "cron": "0 10 * * mon"})
+    jobs = scheduler(stack)
+    jobs.start(paused=True)
+    try:
+        await keep_jobs_in_step(jobs)
+        await keep_jobs_in_step(jobs)
+        job = jobs.get_job(job_id(campaign.id), jobstore=STORE)
+        assert job is not None
+        # Monday 10:00 is first reached at UTC+14: Sunday 20:00 UTC.
+        first = job.next_run_time.astimezone(UTC)
+        assert (first.weekday(), first.hour, first.minute) == (6, 20, 0)
+        campaign.status = CampaignStatus.PAUSED
+        await campaign.save(update_fields=["status"])
+        await keep_jobs_in_step(jobs)
+        assert jobs.get_job(job_id(campaign.id), jobstore=STORE) is None
+    finally:
+        jobs.shutdown(wait=False)
