@@ -30,35 +30,45 @@ MICRO = 1_000_000
 
 
 class Pacer(Protocol):
+    async def book(self, key: str, per_second: float, extra: float = 0.0) -> float:
+        """Take the next slot; how many seconds until it comes."""
+        ...
+
     async def wait_turn(self, key: str, per_second: float) -> None: ...
 
     async def hold(self, key: str, seconds: float) -> None: ...
 
 
-class LocalPacer:
+class _Waiting:
+    async def book(self, key: str, per_second: float, extra: float = 0.0) -> float:
+        raise NotImplementedError
+
+    async def wait_turn(self, key: str, per_second: float) -> None:
+        if per_second <= 0:
+            return
+        delay = await self.book(key, per_second)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """Nobody gets a slot of `key` for the next `seconds` (after a 429)."""
+        await self.book(key, 0, seconds)
+
+
+class LocalPacer(_Waiting):
     """The slot book of one process (a single worker, SQLite, tests)."""
 
     def __init__(self) -> None:
         self._booked: dict[str, float] = {}
 
-    def _next_slot(self, key: str, length: float, extra: float = 0.0) -> float:
+    async def book(self, key: str, per_second: float, extra: float = 0.0) -> float:
         now = time.monotonic()
         slot = max(now + extra, self._booked.get(key, 0.0))
-        self._booked[key] = slot + length
+        self._booked[key] = slot + (1.0 / per_second if per_second > 0 else 0.0)
         return slot - now
 
-    async def wait_turn(self, key: str, per_second: float) -> None:
-        if per_second <= 0:
-            return
-        delay = self._next_slot(key, 1.0 / per_second)
-        if delay > 0:
-            await asyncio.sleep(delay)
 
-    async def hold(self, key: str, seconds: float) -> None:
-        self._next_slot(key, 0.0, seconds)
-
-
-class RedisPacer:
+class RedisPacer(_Waiting):
     """The slot book in Redis, shared by every worker process."""
 
     def __init__(self, redis: Redis, prefix: str = "loyalty:pace:") -> None:
@@ -66,12 +76,7 @@ class RedisPacer:
         self.prefix = prefix
         self._script = redis.register_script(_NEXT_SLOT)
 
-    async def wait_turn(self, key: str, per_second: float) -> None:
-        if per_second <= 0:
-            return
-        wait = await self._script(keys=[self.prefix + key], args=[int(MICRO / per_second), 0])
-        if int(wait) > 0:
-            await asyncio.sleep(int(wait) / MICRO)
-
-    async def hold(self, key: str, seconds: float) -> None:
-        await self._script(keys=[self.prefix + key], args=[0, int(seconds * MICRO)])
+    async def book(self, key: str, per_second: float, extra: float = 0.0) -> float:
+        length = int(MICRO / per_second) if per_second > 0 else 0
+        wait = await self._script(keys=[self.prefix + key], args=[length, int(extra * MICRO)])
+        return int(wait) / MICRO
