@@ -30,7 +30,7 @@ async def shop(stack):
 
     baby, dairy = "Baby", "Dairy"
     b1, b2, b3 = (product(baby, n, "90.00") for n in ("Puree", "Porridge", "Wipes"))
-    d1 = product(dairy, "Milk")
+    d1 = product(dairy, "Milk", "60.00")  # clearly everyone's second category: one cluster
     test = product("Health/Pregnancy", "PregnancyTest")
     vitamins = product("Pharmacy", "Vitamins")
     for _ in range(3):
