@@ -1,22 +1,34 @@
 """Campaign schedules live in APScheduler's job store in the main database: a restarted
-scheduler still knows them, and a firing missed while it was down runs once when it is back."""
+scheduler still knows them, a firing missed while it was down runs once when it is back, and
+the message reaches the customer's chat."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from crm_core.campaigns.models import Campaign, CampaignRun, CampaignStatus, OutboxMessage
+from channels.campaign_worker import DeliveryWorker, WorkerPolicy
+from crm_core.campaigns.models import (
+    Campaign,
+    CampaignRun,
+    CampaignStatus,
+    MessageState,
+    OutboxMessage,
+)
+from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.campaigns.service import CampaignIn, create_campaign, schedule_campaign
 from crm_core.clock import utcnow
+from crm_core.customers.models import ChannelIdentity
 from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
 from crm_core.sql import Params, dialect_of, fetch
 from loyalty.campaign_jobs import STORE, campaign_job_store, job_id, keep_jobs_in_step
+from loyalty.delivery import campaign_sender
 from tests.support.customers import new_customer
 
 pytestmark = pytest.mark.db
@@ -87,6 +99,25 @@ async def test_a_schedule_survives_a_restart_and_a_missed_firing_runs_once(stack
     assert await OutboxMessage.filter(run_id=runs[0].id).count() == 1
     assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.RUNNING
     assert second.get_job(job_id(campaign.id), jobstore=STORE) is None
+
+    # ...and on to the customer's chat: the worker delivers, the campaign is then done.
+    kyiv = utcnow().astimezone(ZoneInfo("Europe/Kyiv"))
+    awake = QuietHours((kyiv + timedelta(hours=2)).time(), (kyiv + timedelta(hours=3)).time())
+    async with campaign_sender(stack.settings) as sender:
+        worker = DeliveryWorker(sender, WorkerPolicy(quiet_hours=awake), utcnow, "jobs-test")
+        while await worker.run_once():
+            pass
+    message = await OutboxMessage.get(run_id=runs[0].id)
+    assert message.state == MessageState.SENT
+    chat = (await ChannelIdentity.get(id=message.identity_id)).chat_id
+    assert [c.params["text"] for c in stack.telegram.calls_to("sendMessage", chat)] == ["Привіт"]
+    third = scheduler(stack)
+    third.start(paused=True)
+    try:
+        await keep_jobs_in_step(third)
+    finally:
+        third.shutdown(wait=False)
+    assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.DONE
 
 
 async def test_a_recurring_campaign_keeps_one_job_and_pausing_removes_it(stack):
