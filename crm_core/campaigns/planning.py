@@ -271,7 +271,7 @@ async def plan_test_run(campaign: Campaign, test_segment_id: int, now: datetime)
     async with transaction() as db:
         params = Params(dialect_of(db))
         identity = _reachable_identity(params, "c.id")
-        inserted = await execute(
+        await execute(
             'INSERT INTO campaign_outbox (run_id, customer_id, "group", identity_id, channel, '
             "state, due_at, attempts, created_at) "
             f"SELECT {params(run.id)}, e.id, {params(Group.TREATMENT.value)}, e.identity_id, "
@@ -284,7 +284,14 @@ async def plan_test_run(campaign: Campaign, test_segment_id: int, now: datetime)
             params.values,
             db,
         )
-        run.treatment = inserted
+        # (Counted afterwards: drivers disagree on the row count of INSERT ... SELECT.)
+        count = Params(params.dialect)
+        counted = await fetch(
+            f"SELECT COUNT(*) AS n FROM campaign_outbox WHERE run_id = {count(run.id)}",
+            count.values,
+            db,
+        )
+        run.treatment = int(counted[0]["n"])
         await run.save(using_db=db)
     return run
 

@@ -84,7 +84,7 @@ async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
             f"FROM purchase_lines l WHERE l.purchased_at >= {params(since)} "
             "AND l.customer_id IS NOT NULL GROUP BY l.product_id"
         )
-        return await execute(
+        await execute(
             "INSERT INTO cluster_products (cluster_key, rank, product_id, buyers, refreshed_at) "
             f"SELECT cluster_key, rank, product_id, buyers, {params(now)} FROM ("
             "SELECT cluster_key, product_id, buyers, ROW_NUMBER() OVER (PARTITION BY "
@@ -93,6 +93,9 @@ async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
             params.values,
             db,
         )
+        # (Counted afterwards: drivers disagree on the row count of INSERT ... SELECT.)
+        ranked = await fetch("SELECT COUNT(*) AS n FROM cluster_products", [], db)
+        return int(ranked[0]["n"])
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,7 @@ async def _judge(
         )
     row = (await fetch(f"SELECT {', '.join(columns)}", params.values))[0]
     return [
-        (bool(row[f"m{i}"]) if valid[i] else None, bool(row[f"i{i}"]))
-        for i in range(len(segments))
+        (bool(row[f"m{i}"]) if valid[i] else None, bool(row[f"i{i}"])) for i in range(len(segments))
     ]
 
 
