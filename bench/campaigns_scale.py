@@ -48,6 +48,7 @@ from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.campaigns.service import CampaignIn, create_campaign
 from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.db import close_db, init_db
+from crm_core.recommendations.service import refresh_clusters
 from crm_core.segments.models import Segment, SegmentKind
 from crm_core.sql import execute, fetch
 from loyalty.migrations import upgrade_to_head
@@ -87,6 +88,8 @@ async def segment_of(name: str, where: str) -> int:
 
 
 async def new_campaign(segment_id: int, control: int = 10, text: str = "Привіт, {first_name}"):
+    """A one-off campaign due now (a recurring one would be due at each customer's local
+    hour of its next firing)."""
     now = datetime.now(UTC)
     return await create_campaign(
         CampaignIn(
@@ -94,7 +97,7 @@ async def new_campaign(segment_id: int, control: int = 10, text: str = "Прив
             segment_id=segment_id,
             messages={"uk": {"text": text}},
             default_language="uk",
-            schedule={"kind": "recurring", "cron": "0 10 * * mon"},
+            schedule={"kind": "once", "at": now.isoformat()},
             control_percent=control,
         ),
         ("uk", "en", "pl", "cs", "ru"),
@@ -211,6 +214,14 @@ def quiet_elsewhere() -> QuietHours:
 
 async def deliver(messages: int, limit: int | None, text: str) -> None:
     await init_db(database_url(), pool_size=8)
+    if "{products}" in text:
+        started = time.perf_counter()
+        ranked = await refresh_clusters(datetime.now(UTC))
+        print(
+            f"  nightly cluster ranking over the 20M lines: {time.perf_counter() - started:.1f} s"
+            f" ({ranked} ranked products)",
+            flush=True,
+        )
     segment = await segment_of(
         f"bench: {messages} telegram",
         f"id IN (SELECT customer_id FROM channel_identities WHERE channel = 'telegram' "

@@ -128,30 +128,39 @@ async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> d
     """Up to `limit` product names per customer, for a batch of customers (a few queries)."""
     if not customers:
         return {}
-    params = Params(dialect_of())
-    clusters = {
-        row["customer_id"]: row["cluster_key"]
-        for row in await fetch(_cluster_keys_sql(params, customers), params.values)
-    }
-    params = Params(dialect_of())
-    favourites = {
-        row["customer_id"]: f"{CATEGORY_PREFIX}{row['favourite_category_id']}"
-        for row in await fetch(
-            "SELECT customer_id, favourite_category_id FROM customer_metrics "
-            f"WHERE customer_id IN {params.many(customers)} "
-            "AND favourite_category_id IS NOT NULL",
+    async with transaction() as db:
+        dialect = dialect_of(db)
+        if dialect.postgres:
+            # These are small indexed reads; PostgreSQL's JIT, tempted by the row estimates of
+            # the window function, would spend most of a second compiling them.
+            await execute("SET LOCAL jit = off", [], db)
+        params = Params(dialect)
+        clusters = {
+            row["customer_id"]: row["cluster_key"]
+            for row in await fetch(_cluster_keys_sql(params, customers), params.values, db)
+        }
+        params = Params(dialect)
+        favourites = {
+            row["customer_id"]: f"{CATEGORY_PREFIX}{row['favourite_category_id']}"
+            for row in await fetch(
+                "SELECT customer_id, favourite_category_id FROM customer_metrics "
+                f"WHERE customer_id IN {params.many(customers)} "
+                "AND favourite_category_id IS NOT NULL",
+                params.values,
+                db,
+            )
+        }
+        params = Params(dialect)
+        purchased = await fetch(
+            "SELECT DISTINCT l.customer_id, l.product_id, c.path FROM purchase_lines l "
+            "LEFT JOIN categories c ON c.id = l.category_id "
+            f"WHERE l.customer_id IN {params.many(customers)}",
             params.values,
+            db,
         )
-    }
-    params = Params(dialect_of())
     bought: dict[int, set[int]] = {}
     bought_paths: dict[int, set[str]] = {}
-    for row in await fetch(
-        "SELECT DISTINCT l.customer_id, l.product_id, c.path FROM purchase_lines l "
-        "LEFT JOIN categories c ON c.id = l.category_id "
-        f"WHERE l.customer_id IN {params.many(customers)}",
-        params.values,
-    ):
+    for row in purchased:
         bought.setdefault(row["customer_id"], set()).add(row["product_id"])
         if row["path"]:
             bought_paths.setdefault(row["customer_id"], set()).add(row["path"])
