@@ -343,6 +343,7 @@ async def phase_import(url: str, lines: int, runs: int) -> dict:
 
     await init_db(url, pool_size=4)
     rates, rates_without_metrics = [], []
+    tag = f"{int(time.time()):x}"  # new receipts on every invocation
     for run in range(runs):
         rng = random.Random(run)
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
@@ -361,7 +362,7 @@ async def phase_import(url: str, lines: int, runs: int) -> dict:
                     quantity = rng.randint(1, 3)
                     top = TOPS[(product - 1) // 200]
                     sub = SUBS[product % 4]
-                    writer.writerow([f"S{1 + receipt % 20}", f"IMP{run}-{receipt}", at, card,
+                    writer.writerow([f"S{1 + receipt % 20}", f"IMP{tag}{run}-{receipt}", at, card,
                                      f"SKU{product}", f"Product {product}", f"{top}/{sub}",
                                      quantity, price, "0", quantity * price])  # fmt: skip
                     written += 1
