@@ -380,20 +380,19 @@ async def phase_import(url: str, lines: int, runs: int) -> dict:
         rates.append(report.lines / elapsed)
         print(
             f"  run {run}: {report.lines} lines, {report.imported} receipts in {elapsed:.1f} s "
-            f"= {report.lines / elapsed:,.0f} lines/s (with the metrics rebuild of "
-            "the customers concerned)",
+            f"= {report.lines / elapsed:,.0f} lines/s (with the customers' metrics)",
             flush=True,
         )
         # The next-to-last mark is the last batch written; the last, after the metrics rebuild.
         rates_without_metrics.append(report.lines / (marks[-2] - started))
         print(
             f"    writing {marks[-2] - started:.1f} s ({rates_without_metrics[-1]:,.0f} lines/s), "
-            f"metrics rebuild {marks[-1] - marks[-2]:.1f} s",
+            f"then settling favourites and stages {marks[-1] - marks[-2]:.1f} s",
             flush=True,
         )
     await close_db()
     print(
-        f"  median {statistics.median(rates):,.0f} lines/s; before the metrics rebuild "
+        f"  median {statistics.median(rates):,.0f} lines/s; before settling "
         f"{statistics.median(rates_without_metrics):,.0f} lines/s",
         flush=True,
     )

@@ -4,7 +4,8 @@ Rows of one receipt (same store and receipt_id) follow each other. A receipt is 
 whole or not at all: one bad line rejects its receipt, and every row of it is reported.
 Receipts already in the database (by store and receipt id) are left untouched, so importing
 the same file again changes nothing. Receipts are written in batches: on PostgreSQL the
-lines go in by COPY; the customers' metrics are rebuilt set-based at the end.
+lines go in by COPY; the customers' metrics grow with them, in the same transaction, and
+their favourite category and lifecycle stage are settled at the end.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from crm_core.cards.numbers import normalize_card_input
 from crm_core.catalogue.service import PATH_SEPARATOR, ensure_categories
 from crm_core.imports.report import ImportReport
-from crm_core.metrics.service import recompute_customers
-from crm_core.sql import Params, connection_of, dialect_of, execute, fetch, transaction
+from crm_core.metrics.bulk import NewReceipt, add_receipts, settle_customers
+from crm_core.metrics.service import LineFigures
+from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 from crm_core.stores.models import Store
 
 REQUIRED = ("store", "receipt_id", "purchased_at", "sku", "quantity", "unit_price", "line_total")
@@ -277,6 +279,7 @@ async def _write_batch(
             )
         inserted = await _insert_purchases(purchase_rows, dialect.postgres, db)
         line_rows = []
+        new_receipts: list[NewReceipt] = []
         for receipt in good:
             purchase_id = inserted.get((receipt.store.id, receipt.receipt_id))
             if purchase_id is None:
@@ -285,7 +288,7 @@ async def _write_batch(
             report.imported += 1
             _, customer_id = cards.get(receipt.card_number or "", (None, None))
             if customer_id is not None:
-                customers.add(customer_id)
+                new_receipts.append(_figures(receipt, customer_id, catalogue))
             for number, line in enumerate(receipt.lines, start=1):
                 line_rows.append(
                     (
@@ -304,6 +307,24 @@ async def _write_batch(
                 )
         report.lines += len(line_rows)
         await _insert_lines(line_rows, dialect.postgres, db)
+        # The customers' metrics grow in the same transaction as their receipts.
+        customers.update(await add_receipts(new_receipts, now, db))
+
+
+def _figures(receipt: Receipt, customer_id: int, catalogue: _Catalogue) -> NewReceipt:
+    return NewReceipt(
+        customer_id,
+        receipt.purchased_at,
+        sum((line.line_total for line in receipt.lines), ZERO),
+        [
+            LineFigures(
+                catalogue.categories.get(line.category) if line.category else None,
+                line.line_total,
+                line.quantity,
+            )
+            for line in receipt.lines
+        ],
+    )
 
 
 PURCHASE_COLUMNS = (
@@ -410,17 +431,7 @@ async def import_purchases(
         if on_batch:
             on_batch(report)
     if customers:
-        await rebuild_metrics(sorted(customers), now)
+        await settle_customers(sorted(customers), now)
     if on_batch:
         on_batch(report)
     return report
-
-
-async def rebuild_metrics(customer_ids: list[int], now: datetime, chunk: int = 5_000) -> None:
-    """Metrics of the customers whose history grew, rebuilt from it (set-based, in chunks)."""
-    total = await fetch("SELECT COUNT(*) AS n FROM customers", [], connection_of())
-    if len(customer_ids) > total[0]["n"] // 2:
-        await recompute_customers(now)
-        return
-    for start in range(0, len(customer_ids), chunk):
-        await recompute_customers(now, customer_ids[start : start + chunk])

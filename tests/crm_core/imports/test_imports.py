@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,12 @@ from crm_core.imports.products import REQUIRED as PRODUCT_COLUMNS
 from crm_core.imports.products import import_products
 from crm_core.imports.purchases import REQUIRED as PURCHASE_COLUMNS
 from crm_core.imports.purchases import import_purchases
-from crm_core.metrics.models import CustomerMetrics
+from crm_core.metrics.models import CategorySpend, CustomerMetrics
+from crm_core.metrics.service import recompute_customers
 from crm_core.profiles.models import CustomFieldValue
 from crm_core.profiles.service import define_field
 from crm_core.purchases.models import Purchase, PurchaseLine
-from tests.support.customers import CARD_POLICY, new_customer
+from tests.support.customers import CARD_POLICY, buy, item, new_customer
 from tests.support.staff import new_store
 
 
@@ -160,3 +162,52 @@ async def test_a_file_without_the_needed_columns_is_refused(stack, tmp_path):
     with pytest.raises(MissingColumns) as missing:
         list(rows(path, PRODUCT_COLUMNS))
     assert missing.value.missing == ["name"]
+
+
+async def test_imported_receipts_add_to_metrics_exactly_as_a_rebuild_would(stack, tmp_path):
+    """Imports add to metrics instead of rereading history: the result must be the same."""
+    store = await new_store()
+    customer, card = await new_customer("Regular")
+    now = utcnow()
+    await buy(store, card, [item("Baby/Food", "45.00", "2"), item("Bakery", "12.00")],
+              now - timedelta(days=40))  # fmt: skip
+    tag = secrets.token_hex(3)
+    recent = (now - timedelta(days=2)).isoformat()
+
+    def line(receipt: str, at: str, sku: str, category: str, quantity: int, price: str) -> str:
+        total = f"{quantity * float(price):.2f}"
+        return f"{store.code},{receipt}-{tag},{at},{card.number},{sku}-{tag},{sku},{category}," + (
+            f"{quantity},{price},{total}"
+        )
+
+    csv_text = "\n".join(
+        [
+            "store,receipt_id,purchased_at,card_number,sku,name,category,quantity,unit_price,"
+            "line_total",
+            line("A", "2026-01-05T10:00:00+02:00", "Puree", "Baby/Food", 3, "20.00"),
+            line("A", "2026-01-05T10:00:00+02:00", "Toy", "Toys/Soft", 1, "99.90"),
+            line("B", recent, "Puree", "Baby/Food", 1, "20.00"),
+        ]
+    )
+    report = await import_purchases(rows(write(tmp_path, csv_text), PURCHASE_COLUMNS), now)
+    assert report.imported == 2
+
+    fields = ("receipts", "spent_minor", "items_milli", "first_purchase_at", "last_purchase_at",
+              "favourite_category_id", "stage")  # fmt: skip
+    added = await CustomerMetrics.get(customer_id=customer.id).values(*fields)
+    spend_added = sorted(
+        await CategorySpend.filter(customer_id=customer.id).values_list(
+            "category_id", "spent_minor", "lines"
+        )
+    )
+    await recompute_customers(now, [customer.id])
+    rebuilt = await CustomerMetrics.get(customer_id=customer.id).values(*fields)
+    spend_rebuilt = sorted(
+        await CategorySpend.filter(customer_id=customer.id).values_list(
+            "category_id", "spent_minor", "lines"
+        )
+    )
+    assert added == rebuilt
+    assert spend_added == spend_rebuilt
+    assert added["receipts"] == 3 and added["spent_minor"] == 9000 + 1200 + 6000 + 9990 + 2000
+    assert added["stage"] == "regular"
