@@ -22,6 +22,7 @@ from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
 CAP_WINDOW = timedelta(days=7)
 TEST_RUN = "test"  # runs of test sends (planning.RunStatus.TEST)
+CUSTOMER_LOCKS = 7_301  # advisory lock namespace: one outbox claimer per customer
 SENDABLE = (CampaignStatus.SCHEDULED.value, CampaignStatus.RUNNING.value)
 
 
@@ -87,6 +88,18 @@ async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) 
         dialect = dialect_of(db)
         params = Params(dialect)
         lock = " FOR UPDATE OF q SKIP LOCKED" if dialect.postgres else ""
+        # One worker at a time per customer (PostgreSQL; SQLite has one worker): without it
+        # two workers could send one customer two campaigns' messages at the same moment,
+        # each seeing the other's not yet sent, and break the frequency cap.
+        one_at_a_time = (
+            f" AND pg_try_advisory_xact_lock({CUSTOMER_LOCKS}, "
+            "CAST(q.customer_id % 2147483647 AS INTEGER)) AND NOT EXISTS ("
+            "SELECT 1 FROM campaign_outbox o2 WHERE o2.customer_id = q.customer_id "
+            f"AND o2.state = {params(MessageState.SENDING.value)} AND o2.id <> q.id "
+            f"AND o2.claimed_until >= {params(now)})"
+            if dialect.postgres
+            else ""
+        )
         due = (
             f"((q.state = {params(MessageState.PENDING.value)} AND q.due_at <= {params(now)}) "
             f"OR (q.state = {params(MessageState.SENDING.value)} "
@@ -99,7 +112,7 @@ async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) 
             "WHERE id IN (SELECT q.id FROM campaign_outbox q "
             "JOIN campaign_runs r ON r.id = q.run_id JOIN campaigns c ON c.id = r.campaign_id "
             f"WHERE {due} AND (c.status IN {params.many(SENDABLE)} "
-            f"OR r.status = {params(TEST_RUN)}) "
+            f"OR r.status = {params(TEST_RUN)}){one_at_a_time} "
             f"ORDER BY q.due_at, q.id LIMIT {params(limit)}{lock}) RETURNING id",
             params.values,
             db,

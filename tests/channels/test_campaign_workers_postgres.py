@@ -180,3 +180,38 @@ async def test_a_worker_killed_mid_batch_loses_nothing(stack):
     # row was still claimed, is sent again after the lease. Never more than was in flight.
     assert max(sent.values()) <= 2
     assert len(twice) <= in_flight
+
+
+async def test_two_workers_and_two_campaigns_respect_the_frequency_cap(stack):
+    """The cap at 1: each customer gets one of the two campaigns, never both, even when two
+    workers hold both messages of a customer at the same moment."""
+    _, segment = await crowd(300)
+    first, second = await planned_run(segment), await planned_run(segment)
+    chats = {str(CHAT_BASE + r.customer_id) for r in await OutboxMessage.filter(run_id=first)}
+    # Both messages of a customer due at the same moment, next to each other in the queue,
+    # and one message per claim: the two workers take a customer's two messages together.
+    params = Params(dialect_of())
+    await execute(
+        "UPDATE campaign_outbox SET due_at = "
+        f"CAST({params(utcnow() - timedelta(hours=1))} AS TIMESTAMPTZ) "
+        "+ customer_id * INTERVAL '1 millisecond' "
+        f"WHERE run_id IN ({params(first)}, {params(second)})",
+        params.values,
+    )
+    workers = [
+        start_worker(stack, worker_batch_size="1", campaign_frequency_cap="1") for _ in range(2)
+    ]
+    try:
+        rows = await wait_until_final(first) + await wait_until_final(second)
+    finally:
+        for worker in workers:
+            await stop(worker)
+    sent = sends_per_chat(stack, chats)
+    assert set(sent) == chats and max(sent.values()) == 1
+    by_customer = collections.defaultdict(list)
+    for row in rows:
+        by_customer[row.customer_id].append((row.state, row.reason))
+    assert all(
+        sorted(states) == [(MessageState.SENT, None), (MessageState.SKIPPED, "frequency_cap")]
+        for states in by_customer.values()
+    )
