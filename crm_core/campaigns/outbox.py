@@ -82,44 +82,83 @@ class Outcome:
     products: list[str] | None = None  # what was recommended in the message, for the record
 
 
+def _due_and_sendable(now: datetime, params: Params) -> str:
+    """Due rows (and rows whose worker's lease ran out) of campaigns that may send."""
+    return (
+        f"((q.state = {params(MessageState.PENDING.value)} AND q.due_at <= {params(now)}) "
+        f"OR (q.state = {params(MessageState.SENDING.value)} "
+        f"AND q.claimed_until < {params(now)})) "
+        f"AND (c.status IN {params.many(SENDABLE)} OR r.status = {params(TEST_RUN)})"
+    )
+
+
+def _claim(worker: str, now: datetime, lease: timedelta, params: Params) -> str:
+    return (
+        f"UPDATE campaign_outbox SET state = {params(MessageState.SENDING.value)}, "
+        f"claimed_by = {params(worker)}, claimed_until = {params(now + lease)}, "
+        "attempts = attempts + 1 "
+    )
+
+
 async def claim_batch(worker: str, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     """Take up to `limit` due rows of campaigns that may send, and everything to send them."""
     async with transaction() as db:
         dialect = dialect_of(db)
-        params = Params(dialect)
-        lock = " FOR UPDATE OF q SKIP LOCKED" if dialect.postgres else ""
-        # One worker at a time per customer (PostgreSQL; SQLite has one worker): without it
-        # two workers could send one customer two campaigns' messages at the same moment,
-        # each seeing the other's not yet sent, and break the frequency cap.
-        one_at_a_time = (
-            f" AND pg_try_advisory_xact_lock({CUSTOMER_LOCKS}, "
-            "CAST(q.customer_id % 2147483647 AS INTEGER)) AND NOT EXISTS ("
-            "SELECT 1 FROM campaign_outbox o2 WHERE o2.customer_id = q.customer_id "
-            f"AND o2.state = {params(MessageState.SENDING.value)} AND o2.id <> q.id "
-            f"AND o2.claimed_until >= {params(now)})"
-            if dialect.postgres
-            else ""
-        )
-        due = (
-            f"((q.state = {params(MessageState.PENDING.value)} AND q.due_at <= {params(now)}) "
-            f"OR (q.state = {params(MessageState.SENDING.value)} "
-            f"AND q.claimed_until < {params(now)}))"
-        )
-        rows = await fetch(
-            f"UPDATE campaign_outbox SET state = {params(MessageState.SENDING.value)}, "
-            f"claimed_by = {params(worker)}, claimed_until = {params(now + lease)}, "
-            "attempts = attempts + 1 "
-            "WHERE id IN (SELECT q.id FROM campaign_outbox q "
-            "JOIN campaign_runs r ON r.id = q.run_id JOIN campaigns c ON c.id = r.campaign_id "
-            f"WHERE {due} AND (c.status IN {params.many(SENDABLE)} "
-            f"OR r.status = {params(TEST_RUN)}){one_at_a_time} "
-            f"ORDER BY q.due_at, q.id LIMIT {params(limit)}{lock}) RETURNING id",
-            params.values,
-            db,
-        )
-        if not rows:
+        if dialect.postgres:
+            ids = await _claim_postgres(worker, now, limit, lease, db)
+        else:
+            params = Params(dialect)
+            rows = await fetch(
+                _claim(worker, now, lease, params) + "WHERE id IN (SELECT q.id FROM "
+                "campaign_outbox q JOIN campaign_runs r ON r.id = q.run_id "
+                f"JOIN campaigns c ON c.id = r.campaign_id WHERE {_due_and_sendable(now, params)} "
+                f"ORDER BY q.due_at, q.id LIMIT {params(limit)}) RETURNING id",
+                params.values,
+                db,
+            )
+            ids = [row["id"] for row in rows]
+        if not ids:
             return []
-        return await _details([row["id"] for row in rows], now, db)
+        return await _details(ids, now, db)
+
+
+async def _claim_postgres(
+    worker: str, now: datetime, limit: int, lease: timedelta, db: Any
+) -> list[int]:
+    """Two statements, so that no two workers hold messages of one customer at once (that
+    would let two campaigns past the frequency cap together):
+
+    1. pick due rows (`FOR UPDATE SKIP LOCKED`) and take an advisory lock per customer,
+       held until this transaction ends; a customer another claim is holding is skipped;
+    2. claim those of them whose customer has no other message in flight. This statement's
+       snapshot is taken after the locks were granted, so it sees every earlier claim of the
+       same customers as committed.
+    """
+    params = Params(dialect_of(db))
+    picked = await fetch(
+        "SELECT picked.id FROM (SELECT q.id, q.customer_id FROM campaign_outbox q "
+        "JOIN campaign_runs r ON r.id = q.run_id JOIN campaigns c ON c.id = r.campaign_id "
+        f"WHERE {_due_and_sendable(now, params)} ORDER BY q.due_at, q.id "
+        f"LIMIT {params(limit)} FOR UPDATE OF q SKIP LOCKED) picked "
+        f"WHERE pg_try_advisory_xact_lock({CUSTOMER_LOCKS}, "
+        "CAST(picked.customer_id % 2147483647 AS INTEGER))",
+        params.values,
+        db,
+    )
+    if not picked:
+        return []
+    params = Params(dialect_of(db))
+    claimed = await fetch(
+        _claim(worker, now, lease, params)
+        + f"WHERE id IN {params.many([row['id'] for row in picked])} AND NOT EXISTS ("
+        "SELECT 1 FROM campaign_outbox o2 WHERE o2.customer_id = campaign_outbox.customer_id "
+        f"AND o2.state = {params(MessageState.SENDING.value)} "
+        f"AND o2.id <> campaign_outbox.id AND o2.claimed_until >= {params(now)}) "
+        "RETURNING id",
+        params.values,
+        db,
+    )
+    return [row["id"] for row in claimed]
 
 
 async def _details(ids: list[int], now: datetime, db: Any) -> list[Claimed]:
