@@ -73,7 +73,12 @@ class DeliveryWorker:
         """Work until `stop` is set; an empty queue is polled every `idle_poll_seconds`."""
         log.info("delivery worker %s started", self.name)
         while not stop.is_set():
-            done = await self.run_once()
+            try:
+                done = await self.run_once()
+            except Exception:
+                # The database went away, say: claimed rows come back after their lease.
+                log.exception("delivery worker %s: batch failed, retrying", self.name)
+                done = 0
             if done == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), self.policy.idle_poll_seconds)
