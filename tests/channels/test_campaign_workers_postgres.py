@@ -132,14 +132,21 @@ async def stop(worker: subprocess.Popen) -> None:
 
 async def test_two_workers_share_the_outbox_and_never_send_a_message_twice(stack):
     _, segment = await crowd(600)
-    run = await planned_run(segment)
-    chats = {str(CHAT_BASE + r.customer_id) for r in await OutboxMessage.filter(run_id=run)}
-    workers = [start_worker(stack, worker_batch_size="25") for _ in range(2)]
+    # Both workers up and polling before there is work, and a platform slow enough that the
+    # work takes seconds: neither can finish it alone before the other starts.
+    workers = [
+        start_worker(stack, worker_batch_size="25", worker_concurrency="4") for _ in range(2)
+    ]
+    stack.telegram.send_delay_seconds = 0.01
     try:
+        await asyncio.sleep(3)
+        run = await planned_run(segment)
         rows = await wait_until_final(run)
     finally:
+        stack.telegram.send_delay_seconds = 0.0
         for worker in workers:
             await stop(worker)
+    chats = {str(CHAT_BASE + r.customer_id) for r in rows}
     assert {r.state for r in rows} == {MessageState.SENT}
     sent = sends_per_chat(stack, chats)
     assert set(sent) == chats
