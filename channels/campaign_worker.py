@@ -119,26 +119,19 @@ class DeliveryWorker:
         )
 
     async def _recipient(self, message: Claimed, products: list[str]) -> Recipient:
-        code = value = expires = ""
+        voucher_texts: dict[str, str] = {}
         if message.voucher_template is not None:
             voucher = await voucher_for_message(
                 message.id, message.voucher_id, message.customer_id,
                 message.voucher_template, self.clock(),
             )  # fmt: skip
-            texts = voucher_placeholders(voucher, message.language)
-            code, value, expires = (
-                texts["voucher_code"],
-                texts["voucher_value"],
-                texts["voucher_expires"],
-            )
+            voucher_texts = voucher_placeholders(voucher, message.language)
         return Recipient(
             first_name=message.first_name,
             card_number=message.card_number,
             language=message.language,
             products=tuple(products or message.products),
-            voucher_code=code,
-            voucher_value=value,
-            voucher_expires=expires,
+            **voucher_texts,
         )
 
     async def _failure(self, message: Claimed, error: DeliveryError) -> Outcome:

@@ -16,6 +16,14 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    PLANNED = "planned"
+    TEST = "test"  # a test send to a test segment: not measured, not capped
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 class Group(StrEnum):
     TREATMENT = "treatment"
     CONTROL = "control"

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from crm_core.campaigns.models import CampaignStatus, MessageState
+from crm_core.campaigns.models import CampaignStatus, MessageState, RunStatus
 from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
 CAP_WINDOW = timedelta(days=7)
-TEST_RUN = "test"  # runs of test sends (planning.RunStatus.TEST)
+TEST_RUN = RunStatus.TEST.value
 CUSTOMER_LOCKS = 7_301  # advisory lock namespace: one outbox claimer per customer
 SENDABLE = (CampaignStatus.SCHEDULED.value, CampaignStatus.RUNNING.value)
 

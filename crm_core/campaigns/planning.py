@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from crm_core.campaigns.models import Campaign, CampaignRun, Group, MessageState
+from crm_core.campaigns.models import Campaign, CampaignRun, Group, MessageState, RunStatus
 from crm_core.campaigns.schedule import local_due
 from crm_core.segments.models import Segment, SegmentKind, SegmentStatus
 from crm_core.segments.service import refresh_segment
@@ -33,14 +33,6 @@ class Suppression(StrEnum):
     EXCLUDED = "excluded_segment"
     NO_CONSENT = "no_marketing_consent"
     UNREACHABLE = "unreachable"
-
-
-class RunStatus(StrEnum):
-    PLANNING = "planning"
-    TEST = "test"  # a test send to a test segment: not measured, not capped
-    PLANNED = "planned"
-    DONE = "done"
-    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,13 @@ class SplitHash:
         )
 
 
+def control_below(control_percent: int) -> int:
+    """Buckets under this number are the control group."""
+    return control_percent * BUCKETS // 100
+
+
 def is_control(split: SplitHash, control_percent: int, customer_id: int) -> bool:
-    return split.bucket(customer_id) < control_percent * BUCKETS // 100
+    return split.bucket(customer_id) < control_below(control_percent)
 
 
 def _excluded(campaign: Campaign, params: Params, customer: str) -> str:
@@ -78,6 +75,14 @@ def _excluded(campaign: Campaign, params: Params, customer: str) -> str:
     return (
         f"EXISTS (SELECT 1 FROM segment_members x WHERE x.customer_id = {customer} "
         f"AND x.segment_id IN {params.many(campaign.exclude_segment_ids)})"
+    )
+
+
+def _eligible(campaign: Campaign, params: Params) -> str:
+    """Members of the audience (`m`, `c`) who may get it: not erased, consenting, not excluded."""
+    return (
+        f"m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
+        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')}"
     )
 
 
@@ -161,13 +166,9 @@ def _insert_outbox(
 ) -> tuple[str, list]:
     params = Params(dialect)
     split = SplitHash(campaign.split_multiplier, campaign.split_offset)
-    control_below = campaign.control_percent * BUCKETS // 100
     identity = _reachable_identity(params, "c.id")
-    eligible = (
-        f"m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
-        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')}"
-    )
-    in_control = f"{split.sql('e.id', params)} < {params(control_below)}"
+    eligible = _eligible(campaign, params)
+    in_control = f"{split.sql('e.id', params)} < {params(control_below(campaign.control_percent))}"
     group = (
         f"CASE WHEN {in_control} THEN {params(Group.CONTROL.value)} "
         f"ELSE {params(Group.TREATMENT.value)} END"
@@ -218,10 +219,11 @@ async def plan_run(campaign: Campaign, fire_time: datetime, now: datetime) -> Ca
             if current[0]["status"] != RunStatus.PLANNING:
                 return await CampaignRun.get(id=run.id)
         audience = await measure_audience(campaign, db)
+        params = Params(dialect)
         zones = await fetch(
             "SELECT DISTINCT c.timezone FROM segment_members m JOIN customers c "
-            f"ON c.id = m.customer_id WHERE m.segment_id = {Params(dialect)(campaign.segment_id)}",
-            [campaign.segment_id],
+            f"ON c.id = m.customer_id WHERE m.segment_id = {params(campaign.segment_id)}",
+            params.values,
             db,
         )
         due = {
@@ -319,13 +321,11 @@ async def preview_plan(campaign: Campaign, samples: int = 3) -> PlanPreview:
     audience = await measure_audience(campaign)
     params = Params(dialect_of())
     split = SplitHash(campaign.split_multiplier, campaign.split_offset)
-    eligible = (
-        f"m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
-        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')}"
-    )
+    threshold = control_below(campaign.control_percent)
+    eligible = _eligible(campaign, params)
     rows = await fetch(
         "SELECT i.channel, CASE WHEN "
-        f"{split.sql('e.id', params)} < {params(campaign.control_percent * BUCKETS // 100)} "
+        f"{split.sql('e.id', params)} < {params(threshold)} "
         "THEN 1 ELSE 0 END AS control, COUNT(*) AS n "
         f"FROM (SELECT c.id, {_reachable_identity(params, 'c.id')} AS identity_id "
         f"FROM segment_members m JOIN customers c ON c.id = m.customer_id WHERE {eligible}) e "
@@ -345,9 +345,8 @@ async def preview_plan(campaign: Campaign, samples: int = 3) -> PlanPreview:
         "ORDER BY k.id DESC LIMIT 1) AS card_number "
         "FROM segment_members m JOIN customers c ON c.id = m.customer_id "
         f"JOIN channel_identities i ON i.id = {_reachable_identity(params, 'c.id')} "
-        f"WHERE m.segment_id = {params(campaign.segment_id)} AND c.erased_at IS NULL "
-        f"AND c.marketing_consent AND NOT {_excluded(campaign, params, 'c.id')} "
-        f"AND {split.sql('c.id', params)} >= {params(campaign.control_percent * BUCKETS // 100)} "
+        f"WHERE {_eligible(campaign, params)} "
+        f"AND {split.sql('c.id', params)} >= {params(threshold)} "
         f"ORDER BY c.id LIMIT {params(samples)}",
         params.values,
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crm_core.campaigns.models import Group, MessageState
+from crm_core.campaigns.models import Group, MessageState, RunStatus
 from crm_core.campaigns.stats import GroupSums, Uplift, conversion_uplift, revenue_uplift_from_sums
 from crm_core.sql import Dialect, Params, dialect_of, fetch
 
-TEST_RUN = "test"
+TEST_RUN = RunStatus.TEST.value
 
 
 @dataclass(frozen=True)
