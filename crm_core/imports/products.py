@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from crm_core.catalogue.service import ensure_categories
-from crm_core.imports.purchases import _Bad, _category
+from crm_core.imports.receipt_rows import Bad, category_path
 from crm_core.imports.report import ImportReport
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
@@ -35,8 +35,8 @@ async def import_products(
             report.reject(row, "name", "required, at most 255 characters")
             continue
         try:
-            category = _category(values.get("category", ""))
-        except _Bad as problem:
+            category = category_path(values.get("category", ""))
+        except Bad as problem:
             report.reject(row, problem.column, problem.reason)
             continue
         seen.add(sku)

@@ -14,25 +14,40 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from crm_core.cards.numbers import normalize_card_input
-from crm_core.catalogue.service import PATH_SEPARATOR, ensure_categories
+from crm_core.catalogue.service import ensure_categories
+from crm_core.imports.purchases_staged import import_staged
+from crm_core.imports.receipt_rows import (
+    BAD_SKU,
+    CENT,
+    HALF_CENT,
+    MILLI,
+    NEGATIVE,
+    NO_CARD,
+    NOT_POSITIVE,
+    OTHER_LINE,
+    REQUIRED,
+    TOTAL_MISMATCH,
+    ZERO,
+    Bad,
+    ReceiptHead,
+    category_path,
+    number,
+    receipt_rows,
+    rounded,
+)
 from crm_core.imports.report import ImportReport
 from crm_core.metrics.bulk import NewReceipt, add_receipts, settle_customers
 from crm_core.metrics.service import LineFigures
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 from crm_core.stores.models import Store
 
-REQUIRED = ("store", "receipt_id", "purchased_at", "sku", "quantity", "unit_price", "line_total")
-OPTIONAL = ("card_number", "name", "category", "discount", "till", "line_no")
+__all__ = ["REQUIRED", "import_purchases"]
+
 BATCH_RECEIPTS = 5_000
-HALF_CENT = Decimal("0.005")
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -59,65 +74,31 @@ class Receipt:
     bad: tuple[int, str, str] | None = None  # (row, column, reason) of the first bad line
 
 
-class _Bad(Exception):
-    def __init__(self, column: str, reason: str) -> None:
-        self.column, self.reason = column, reason
-
-
-def _decimal(raw: str, column: str) -> Decimal:
-    try:
-        value = Decimal(raw.replace(",", "."))
-    except InvalidOperation:
-        raise _Bad(column, "not a number") from None
-    if not value.is_finite() or abs(value) >= Decimal(10) ** 10:
-        raise _Bad(column, "not a number")
-    return value
-
-
-def _timestamp(raw: str, store: Store) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise _Bad("purchased_at", "not a date and time (ISO 8601)") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(store.timezone))  # the till's local time
-    return value.astimezone(UTC)
-
-
-def _category(raw: str) -> str | None:
-    if not raw:
-        return None
-    parts = [p.strip() for p in raw.replace(">", PATH_SEPARATOR).split(PATH_SEPARATOR)]
-    if any(not p for p in parts) or len(parts) > 4 or any(len(p) > 60 for p in parts):
-        raise _Bad("category", "a category path like Dairy/Milk (at most 4 levels)")
-    return PATH_SEPARATOR.join(parts)
-
-
 def _line(row: int, values: dict[str, str]) -> Line:
     sku = values["sku"]
     if not sku or len(sku) > 64:
-        raise _Bad("sku", "required, at most 64 characters")
-    quantity = _decimal(values["quantity"], "quantity")
+        raise Bad("sku", BAD_SKU)
+    quantity = number(values["quantity"], "quantity")
     if quantity <= 0:
-        raise _Bad("quantity", "must be more than 0")
-    unit_price = _decimal(values["unit_price"], "unit_price")
+        raise Bad("quantity", NOT_POSITIVE)
+    unit_price = number(values["unit_price"], "unit_price")
     if unit_price < 0:
-        raise _Bad("unit_price", "must not be negative")
-    discount = _decimal(values["discount"], "discount") if values.get("discount") else ZERO
+        raise Bad("unit_price", NEGATIVE)
+    discount = number(values["discount"], "discount") if values.get("discount") else ZERO
     if discount < 0:
-        raise _Bad("discount", "must not be negative")
-    line_total = _decimal(values["line_total"], "line_total")
+        raise Bad("discount", NEGATIVE)
+    line_total = number(values["line_total"], "line_total")
     if abs(quantity * unit_price - discount - line_total) > HALF_CENT:
-        raise _Bad("line_total", "is not quantity x unit_price - discount")
+        raise Bad("line_total", TOTAL_MISMATCH)
     return Line(
         row,
         sku,
         (values.get("name") or sku)[:255],
-        _category(values.get("category", "")),
-        quantity.quantize(Decimal("0.001")),
-        unit_price.quantize(CENT),
-        discount.quantize(CENT),
-        line_total.quantize(CENT),
+        category_path(values.get("category", "")),
+        rounded(quantity, MILLI),
+        rounded(unit_price, CENT),
+        rounded(discount, CENT),
+        rounded(line_total, CENT),
     )
 
 
@@ -126,40 +107,21 @@ def receipts_of(
 ) -> Iterator[Receipt]:
     """Group rows into receipts and check each line; a receipt keeps its first problem."""
     current: Receipt | None = None
-    finished: set[tuple[int, str]] = set()
-    for row, values in rows:
-        report.rows += 1
-        store = stores.get(values["store"])
-        key = (store.id if store else -1, values["receipt_id"])
-        if current is not None and (current.store.id, current.receipt_id) != key:
-            finished.add((current.store.id, current.receipt_id))
-            yield current
-            current = None
-        if store is None:
-            report.reject(row, "store", "unknown store code")
-            continue
-        receipt_id = values["receipt_id"]
-        if not receipt_id or len(receipt_id) > 64:
-            report.reject(row, "receipt_id", "required, at most 64 characters")
-            continue
-        if current is None:
-            bad = None
-            if key in finished:
-                bad = (row, "receipt_id", "lines of this receipt are not together in the file")
-            try:
-                at = _timestamp(values["purchased_at"], store)
-            except _Bad as problem:
-                at, bad = datetime.min.replace(tzinfo=UTC), (row, problem.column, problem.reason)
-            card = values.get("card_number") or None
-            if card is not None:
-                card = normalize_card_input(card) or card
+    current_head: ReceiptHead | None = None
+    for head, row, values in receipt_rows(rows, stores, report):
+        if head is not current_head:
+            if current is not None:
+                yield current
+            current_head = head
+            at = head.purchased_at or datetime.min.replace(tzinfo=UTC)
             current = Receipt(
-                store, receipt_id, (values.get("till") or "import")[:32], at, card, [], [], bad
+                head.store, head.receipt_id, head.till, at, head.card_number, [], [], head.bad
             )
+        assert current is not None
         current.rows.append(row)
         try:
             current.lines.append(_line(row, values))
-        except _Bad as problem:
+        except Bad as problem:
             if current.bad is None:
                 current.bad = (row, problem.column, problem.reason)
     if current is not None:
@@ -172,7 +134,7 @@ def _reject_receipt(receipt: Receipt, column: str, reason: str, report: ImportRe
         if row == bad_row:
             report.reject(row, column, reason)
         else:
-            report.reject(row, "receipt_id", "another line of this receipt was rejected")
+            report.reject(row, "receipt_id", OTHER_LINE)
 
 
 def _fingerprint(receipt: Receipt) -> str:
@@ -248,13 +210,12 @@ async def _write_batch(
         for receipt in batch:
             if receipt.card_number and receipt.card_number not in cards:
                 receipt.bad = (receipt.rows[0], "card_number", "")
-                _reject_receipt(receipt, "card_number", "no card with this number", report)
+                _reject_receipt(receipt, "card_number", NO_CARD, report)
                 continue
             good.append(receipt)
         if not good:
             return
         await catalogue.ensure([line for r in good for line in r.lines], now, db)
-        dialect = dialect_of(db)
         purchase_rows = []
         for receipt in good:
             card_id, customer_id = cards.get(receipt.card_number or "", (None, None))
@@ -277,7 +238,7 @@ async def _write_batch(
                     now,
                 )
             )
-        inserted = await _insert_purchases(purchase_rows, dialect.postgres, db)
+        inserted = await _insert_purchases(purchase_rows, db)
         line_rows = []
         new_receipts: list[NewReceipt] = []
         for receipt in good:
@@ -306,7 +267,7 @@ async def _write_batch(
                     )
                 )
         report.lines += len(line_rows)
-        await _insert_lines(line_rows, dialect.postgres, db)
+        await _insert_lines(line_rows, db)
         # The customers' metrics grow in the same transaction as their receipts.
         customers.update(await add_receipts(new_receipts, now, db))
 
@@ -358,25 +319,8 @@ LINE_COLUMNS = (
 )
 
 
-async def _insert_purchases(
-    rows: list[tuple], postgres: bool, db: BaseDBAsyncClient
-) -> dict[tuple[int, str], int]:
+async def _insert_purchases(rows: list[tuple], db: BaseDBAsyncClient) -> dict[tuple[int, str], int]:
     """Insert the receipts that are not there yet; ids of the ones this call inserted."""
-    if postgres:
-        raw = db._connection  # type: ignore[attr-defined]  # asyncpg, inside the transaction
-        columns = ", ".join(PURCHASE_COLUMNS)
-        await raw.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_purchases ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM purchases WHERE FALSE"
-        )
-        await raw.copy_records_to_table(
-            "import_purchases", records=rows, columns=list(PURCHASE_COLUMNS)
-        )
-        inserted = await raw.fetch(
-            f"INSERT INTO purchases ({columns}) SELECT {columns} FROM import_purchases "
-            "ON CONFLICT (store_id, receipt_id) DO NOTHING RETURNING id, store_id, receipt_id"
-        )
-        return {(row["store_id"], row["receipt_id"]): row["id"] for row in inserted}
     inserted: dict[tuple[int, str], int] = {}
     placeholders = ", ".join(f"?{i + 1}" for i in range(len(PURCHASE_COLUMNS)))
     sql = (
@@ -391,12 +335,8 @@ async def _insert_purchases(
     return inserted
 
 
-async def _insert_lines(rows: list[tuple], postgres: bool, db: BaseDBAsyncClient) -> None:
+async def _insert_lines(rows: list[tuple], db: BaseDBAsyncClient) -> None:
     if not rows:
-        return
-    if postgres:
-        raw = db._connection  # type: ignore[attr-defined]
-        await raw.copy_records_to_table("purchase_lines", records=rows, columns=list(LINE_COLUMNS))
         return
     placeholders = ", ".join("?" for _ in LINE_COLUMNS)
     connection = db._connection  # type: ignore[attr-defined]  # aiosqlite, in the transaction
@@ -411,8 +351,13 @@ async def import_purchases(
     now: datetime,
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
+    """Import receipt lines; see the module's docstring for the rules."""
     report = ImportReport("purchases")
     stores = {s.code: s for s in await Store.all()}
+    if dialect_of().postgres:
+        await import_staged(rows, stores, now, report, on_batch)
+        report.rejections.sort(key=lambda rejection: rejection.row)
+        return report
     catalogue = _Catalogue()
     customers: set[int] = set()
     batch: list[Receipt] = []

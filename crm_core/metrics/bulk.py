@@ -29,6 +29,32 @@ from crm_core.sql import Params, dialect_of, execute, transaction
 
 ROWS_PER_STATEMENT = 1_000  # well under the drivers' limit of bound values per statement
 
+# Adding to metrics: the INSERT takes rows (VALUES or a SELECT) of what is new per customer,
+# in the column order below; the conflict clause adds them to what is there.
+METRICS_INSERT = (
+    "INSERT INTO customer_metrics AS m (customer_id, receipts, spent_minor, items_milli, "
+    "first_purchase_at, last_purchase_at, stage, stage_since, updated_at)"
+)
+METRICS_ADD = (
+    "ON CONFLICT (customer_id) DO UPDATE SET "
+    "receipts = m.receipts + excluded.receipts, "
+    "spent_minor = m.spent_minor + excluded.spent_minor, "
+    "items_milli = m.items_milli + excluded.items_milli, "
+    "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
+    "excluded.first_purchase_at THEN excluded.first_purchase_at "
+    "ELSE m.first_purchase_at END, "
+    "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
+    "excluded.last_purchase_at THEN excluded.last_purchase_at "
+    "ELSE m.last_purchase_at END, updated_at = excluded.updated_at"
+)
+SPEND_INSERT = (
+    "INSERT INTO customer_category_spend AS s (customer_id, category_id, spent_minor, lines)"
+)
+SPEND_ADD = (
+    "ON CONFLICT (customer_id, category_id) DO UPDATE SET "
+    "spent_minor = s.spent_minor + excluded.spent_minor, lines = s.lines + excluded.lines"
+)
+
 
 @dataclass(frozen=True)
 class NewReceipt:
@@ -92,22 +118,7 @@ async def _upsert_metrics(
         f"{params(s.first)}, {params(s.last)}, '{Stage.REGISTERED}', {stamp}, {stamp})"
         for customer, s in rows
     )
-    await execute(
-        "INSERT INTO customer_metrics AS m (customer_id, receipts, spent_minor, items_milli, "
-        "first_purchase_at, last_purchase_at, stage, stage_since, updated_at) "
-        f"VALUES {values} ON CONFLICT (customer_id) DO UPDATE SET "
-        "receipts = m.receipts + excluded.receipts, "
-        "spent_minor = m.spent_minor + excluded.spent_minor, "
-        "items_milli = m.items_milli + excluded.items_milli, "
-        "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
-        "excluded.first_purchase_at THEN excluded.first_purchase_at "
-        "ELSE m.first_purchase_at END, "
-        "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
-        "excluded.last_purchase_at THEN excluded.last_purchase_at "
-        "ELSE m.last_purchase_at END, updated_at = excluded.updated_at",
-        params.values,
-        connection,
-    )
+    await execute(f"{METRICS_INSERT} VALUES {values} {METRICS_ADD}", params.values, connection)
 
 
 async def _upsert_spend(
@@ -118,14 +129,7 @@ async def _upsert_spend(
         f"({params(customer)}, {params(category)}, {params(spent)}, {params(lines)})"
         for (customer, category), (spent, lines) in deltas
     )
-    await execute(
-        "INSERT INTO customer_category_spend (customer_id, category_id, spent_minor, lines) "
-        f"VALUES {values} ON CONFLICT (customer_id, category_id) DO UPDATE SET "
-        "spent_minor = customer_category_spend.spent_minor + excluded.spent_minor, "
-        "lines = customer_category_spend.lines + excluded.lines",
-        params.values,
-        connection,
-    )
+    await execute(f"{SPEND_INSERT} VALUES {values} {SPEND_ADD}", params.values, connection)
 
 
 async def settle_customers(
@@ -133,11 +137,13 @@ async def settle_customers(
     now: datetime,
     policy: LifecyclePolicy = DEFAULT_POLICY,
     chunk: int = 5_000,
+    connection: BaseDBAsyncClient | None = None,
 ) -> None:
-    """Favourite category and lifecycle stage of the customers an import added to."""
+    """Favourite category and lifecycle stage of the customers an import added to (in the
+    caller's transaction when it passes its connection)."""
     for start in range(0, len(customer_ids), chunk):
         ids = list(customer_ids[start : start + chunk])
-        async with transaction() as db:
+        async with transaction(connection) as db:
             params = Params(dialect_of(db))
             await execute(
                 "UPDATE customer_metrics SET favourite_category_id = ("

@@ -211,3 +211,63 @@ async def test_imported_receipts_add_to_metrics_exactly_as_a_rebuild_would(stack
     assert spend_added == spend_rebuilt
     assert added["receipts"] == 3 and added["spent_minor"] == 9000 + 1200 + 6000 + 9990 + 2000
     assert added["stage"] == "regular"
+
+
+async def test_every_reason_a_purchase_line_is_refused_is_the_same_on_both_databases(
+    stack, tmp_path
+):
+    """One receipt per rule: the report names the row, the column and the reason exactly
+    (PostgreSQL checks lines in SQL, SQLite in Python: both must say the same)."""
+    store = await new_store()
+    _, card = await new_customer("Checked")
+    tag = secrets.token_hex(3)
+    s, n = store.code, card.number
+
+    def line(receipt: str, quantity="1", price="10.00", discount="0", total="10.00",
+             sku="SKU", category="Dairy", at="2026-03-01T10:00:00Z", card=n) -> str:  # fmt: skip
+        sku = f"{sku}-{tag}" if sku else ""
+        return (f"{s},{receipt}-{tag},{at},{card},{sku},Item,{category},"
+                f"{quantity},{price},{discount},{total}")  # fmt: skip
+
+    cases = [
+        ("A", {"sku": ""}, "sku", "required, at most 64 characters"),
+        ("B", {"quantity": "abc"}, "quantity", "not a number"),
+        ("C", {"quantity": "1e3"}, "quantity", "not a number"),
+        ("D", {"quantity": "0", "total": "0"}, "quantity", "must be more than 0"),
+        ("E", {"price": "-1", "total": "-1"}, "unit_price", "must not be negative"),
+        ("F", {"price": "99999999999", "total": "1"}, "unit_price", "not a number"),
+        ("G", {"discount": "x"}, "discount", "not a number"),
+        ("H", {"discount": "-1", "total": "11"}, "discount", "must not be negative"),
+        ("I", {"total": "ten"}, "line_total", "not a number"),
+        ("J", {"total": "10.01"}, "line_total", "is not quantity x unit_price - discount"),
+        ("K", {"category": "Dairy//Milk"}, "category",
+         "a category path like Dairy/Milk (at most 4 levels)"),
+        ("L", {"at": "2026-02-30T10:00:00Z"}, "purchased_at", "not a date and time (ISO 8601)"),
+        ("M", {"card": "2710000000009"}, "card_number", "no card with this number"),
+    ]  # fmt: skip
+    good = [line("OK", quantity='"1,5"', price="10", total="15"), line("OK", discount="", sku="B")]
+    header = (
+        "store,receipt_id,purchased_at,card_number,sku,name,category,"
+        "quantity,unit_price,discount,line_total"
+    )
+    # Each bad receipt has a good second line, reported as rejected with it.
+    body = []
+    for receipt, values, _, _ in cases:
+        body += [line(receipt, **values), line(receipt, sku="OTHER")]
+    path = write(tmp_path, "\n".join([header, *good, *body]))
+    report = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+
+    assert (report.rows, report.imported, report.lines) == (2 + 2 * len(cases), 1, 2)
+    expected = []
+    for index, (_, _, column, reason) in enumerate(cases):
+        first = 4 + 2 * index  # the header is row 1, the good receipt rows 2-3
+        expected += [(first, column, reason),
+                     (first + 1, "receipt_id", "another line of this receipt was rejected")]  # fmt: skip
+    assert [(r.row, r.column, r.reason) for r in report.rejections] == expected
+    ok = await Purchase.get(store_id=store.id, receipt_id=f"OK-{tag}")
+    assert str(ok.total) == "25.00"
+    lines = await PurchaseLine.filter(purchase_id=ok.id).order_by("line_no")
+    assert [(str(x.quantity), str(x.line_total)) for x in lines] == [
+        ("1.500", "15.00"),
+        ("1.000", "10.00"),
+    ]
