@@ -19,6 +19,7 @@ from crm_core.imports.products import REQUIRED as PRODUCT_COLUMNS
 from crm_core.imports.products import import_products
 from crm_core.imports.purchases import REQUIRED as PURCHASE_COLUMNS
 from crm_core.imports.purchases import import_purchases
+from crm_core.imports.receipt_rows import OTHER_LINE
 from crm_core.metrics.models import CategorySpend, CustomerMetrics
 from crm_core.metrics.service import recompute_customers
 from crm_core.profiles.models import CustomFieldValue
@@ -261,8 +262,7 @@ async def test_every_reason_a_purchase_line_is_refused_is_the_same_on_both_datab
     expected = []
     for index, (_, _, column, reason) in enumerate(cases):
         first = 4 + 2 * index  # the header is row 1, the good receipt rows 2-3
-        expected += [(first, column, reason),
-                     (first + 1, "receipt_id", "another line of this receipt was rejected")]  # fmt: skip
+        expected += [(first, column, reason), (first + 1, "receipt_id", OTHER_LINE)]
     assert [(r.row, r.column, r.reason) for r in report.rejections] == expected
     ok = await Purchase.get(store_id=store.id, receipt_id=f"OK-{tag}")
     assert str(ok.total) == "25.00"
