@@ -44,16 +44,22 @@ class Purchase(models.Model):
 
 
 class PurchaseLine(models.Model):
+    # References are checked per statement by database triggers (migration 0008), not by
+    # per-row foreign keys: the lines table takes tens of millions of rows in bulk.
     id = fields.BigIntField(primary_key=True)
     purchase = fields.ForeignKeyField(
-        "models.Purchase", related_name="lines", on_delete=fields.CASCADE
+        "models.Purchase", related_name="lines", on_delete=fields.CASCADE, db_constraint=False
     )
     line_no = fields.IntField()
     product = fields.ForeignKeyField(
-        "models.Product", related_name="lines", on_delete=fields.RESTRICT
+        "models.Product", related_name="lines", on_delete=fields.RESTRICT, db_constraint=False
     )
     category = fields.ForeignKeyField(
-        "models.Category", related_name="lines", null=True, on_delete=fields.RESTRICT
+        "models.Category",
+        related_name="lines",
+        null=True,
+        on_delete=fields.RESTRICT,
+        db_constraint=False,
     )
     quantity = fields.DecimalField(max_digits=12, decimal_places=3)
     unit_price = fields.DecimalField(max_digits=12, decimal_places=2)
@@ -63,7 +69,11 @@ class PurchaseLine(models.Model):
     # Copies of the receipt's customer and time: "bought X within N days" reads the lines
     # alone, through an index, instead of joining millions of lines to their receipts.
     customer = fields.ForeignKeyField(
-        "models.Customer", related_name="purchase_lines", null=True, on_delete=fields.RESTRICT
+        "models.Customer",
+        related_name="purchase_lines",
+        null=True,
+        on_delete=fields.RESTRICT,
+        db_constraint=False,
     )
     purchased_at = fields.DatetimeField(null=True)
 
