@@ -12,7 +12,8 @@ lifecycle stage are brought up to date in the same transaction as the receipts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -300,6 +301,24 @@ class _Writer:
             await ensure_categories(paths, db)
 
 
+def _batches(
+    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], reading: ImportReport
+) -> Iterator[_Batch]:
+    """Whole receipts in batches of about LINES_PER_BATCH rows."""
+    batch = _Batch()
+    current: ReceiptHead | None = None
+    for head, row, values in receipt_rows(rows, stores, reading):
+        if head is not current:
+            if len(batch.rows) >= LINES_PER_BATCH:
+                yield batch
+                batch = _Batch()
+            current = head
+            batch.add_head(head)
+        batch.add_row(row, head.seq, values)
+    if batch.rows:
+        yield batch
+
+
 async def import_staged(
     rows: Iterable[tuple[int, dict[str, str]]],
     stores: dict[str, Store],
@@ -307,20 +326,24 @@ async def import_staged(
     report: ImportReport,
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> None:
+    """Read the next batch in a thread while PostgreSQL writes the current one."""
+    reading = ImportReport(report.kind)  # rows read and refused before they reach SQL
+    batches = _batches(rows, stores, reading)
     writer = _Writer(now, report)
-    batch = _Batch()
-    current: ReceiptHead | None = None
-    for head, row, values in receipt_rows(rows, stores, report):
-        if head is not current:
-            if len(batch.rows) >= LINES_PER_BATCH:
-                await writer.write(batch)
-                batch = _Batch()
-                if on_batch:
-                    on_batch(report)
-            current = head
-            batch.add_head(head)
-        batch.add_row(row, head.seq, values)
-    if batch.rows:
-        await writer.write(batch)
+    batch = await asyncio.to_thread(next, batches, None)
+    while batch is not None:
+        following = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+        try:
+            await writer.write(batch)
+        except BaseException:
+            await asyncio.wait([following])  # the reader's thread finishes its batch first
+            raise
+        if on_batch:
+            on_batch(report)
+        batch = await following
+    report.rows += reading.rows
+    for rejection in reading.rejections:
+        report.reject(rejection.row, rejection.column, rejection.reason)
+    report.rejected_rows += reading.rejected_rows - len(reading.rejections)
     if on_batch:
         on_batch(report)

@@ -271,3 +271,39 @@ async def test_every_reason_a_purchase_line_is_refused_is_the_same_on_both_datab
         ("1.500", "15.00"),
         ("1.000", "10.00"),
     ]
+
+
+async def test_a_file_written_in_many_batches_imports_as_one(stack, tmp_path, monkeypatch):
+    """Batches end between receipts; a receipt seen again in a later batch is refused."""
+    from crm_core.imports import purchases, purchases_staged
+
+    monkeypatch.setattr(purchases_staged, "LINES_PER_BATCH", 3)
+    monkeypatch.setattr(purchases, "BATCH_RECEIPTS", 2)
+    store = await new_store()
+    customer, card = await new_customer("Batched")
+    tag = secrets.token_hex(3)
+
+    def line(receipt: int, sku: str, total: str = "10.00") -> str:
+        return (f"{store.code},B{receipt}-{tag},2026-03-0{receipt}T10:00:00Z,{card.number},"
+                f"{sku}-{tag},Item,Dairy,1,10.00,0,{total}")  # fmt: skip
+
+    text = [line(r, s) for r in range(1, 7) for s in ("X", "Y", "Z")]
+    text[13] = line(5, "Y", total="9.00")  # receipt 5, second line
+    text.append(line(2, "W"))  # receipt 2 again, after others: not together
+    header = "store,receipt_id,purchased_at,card_number,sku,name,category,quantity,unit_price,"
+    path = write(tmp_path, header + "discount,line_total\n" + "\n".join(text))
+
+    report = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+    assert (report.rows, report.imported, report.lines) == (19, 5, 15)
+    assert [(r.row, r.column) for r in report.rejections] == [
+        (14, "receipt_id"), (15, "line_total"), (16, "receipt_id"), (20, "receipt_id")
+    ]  # fmt: skip
+    assert report.rejections[-1].reason == "lines of this receipt are not together in the file"
+    receipts = await Purchase.filter(store_id=store.id).order_by("receipt_id")
+    assert [p.receipt_id for p in receipts] == [f"B{r}-{tag}" for r in (1, 2, 3, 4, 6)]
+    assert all(str(p.total) == "30.00" for p in receipts)
+    metrics = await CustomerMetrics.get(customer_id=customer.id)
+    assert (metrics.receipts, metrics.spent_minor, metrics.stage) == (5, 15000, "lost")
+
+    again = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+    assert (again.imported, again.unchanged, again.rejected_rows) == (0, 5, 4)
