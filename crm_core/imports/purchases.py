@@ -3,9 +3,11 @@
 Rows of one receipt (same store and receipt_id) follow each other. A receipt is imported
 whole or not at all: one bad line rejects its receipt, and every row of it is reported.
 Receipts already in the database (by store and receipt id) are left untouched, so importing
-the same file again changes nothing. Receipts are written in batches: on PostgreSQL the
-lines go in by COPY; the customers' metrics grow with them, in the same transaction, and
-their favourite category and lifecycle stage are settled at the end.
+the same file again changes nothing. Receipts are written in batches, each in one
+transaction with what it changes in the customers' metrics (added, not rebuilt from
+history), favourite category and lifecycle stage: an import stopped half-way leaves whole
+receipts with current metrics. PostgreSQL does the per-line work set-based
+(`purchases_staged`); SQLite, the embedded default, goes receipt by receipt here.
 """
 
 from __future__ import annotations
@@ -202,7 +204,6 @@ async def _write_batch(
     catalogue: _Catalogue,
     now: datetime,
     report: ImportReport,
-    customers: set[int],
 ) -> None:
     async with transaction() as db:
         cards = await _cards({r.card_number for r in batch if r.card_number}, db)
@@ -268,8 +269,9 @@ async def _write_batch(
                 )
         report.lines += len(line_rows)
         await _insert_lines(line_rows, db)
-        # The customers' metrics grow in the same transaction as their receipts.
-        customers.update(await add_receipts(new_receipts, now, db))
+        # The customers' metrics, favourites and stages follow in the receipts' transaction.
+        touched = await add_receipts(new_receipts, now, db)
+        await settle_customers(sorted(touched), now, connection=db)
 
 
 def _figures(receipt: Receipt, customer_id: int, catalogue: _Catalogue) -> NewReceipt:
@@ -359,7 +361,6 @@ async def import_purchases(
         report.rejections.sort(key=lambda rejection: rejection.row)
         return report
     catalogue = _Catalogue()
-    customers: set[int] = set()
     batch: list[Receipt] = []
     for receipt in receipts_of(rows, stores, report):
         if receipt.bad is not None:
@@ -367,16 +368,14 @@ async def import_purchases(
             continue
         batch.append(receipt)
         if len(batch) >= BATCH_RECEIPTS:
-            await _write_batch(batch, catalogue, now, report, customers)
+            await _write_batch(batch, catalogue, now, report)
             batch = []
             if on_batch:
                 on_batch(report)
     if batch:
-        await _write_batch(batch, catalogue, now, report, customers)
+        await _write_batch(batch, catalogue, now, report)
         if on_batch:
             on_batch(report)
-    if customers:
-        await settle_customers(sorted(customers), now)
     if on_batch:
         on_batch(report)
     return report
