@@ -28,6 +28,7 @@ from crm_core.imports.receipt_rows import (
     NOT_A_NUMBER,
     NOT_POSITIVE,
     NUMBER,
+    NUMBER_CHARACTERS,
     NUMBER_LIMIT,
     OTHER_LINE,
     TOTAL_MISMATCH,
@@ -37,14 +38,9 @@ from crm_core.imports.receipt_rows import (
     receipt_rows,
 )
 from crm_core.imports.report import ImportReport
-from crm_core.metrics.bulk import (
-    METRICS_ADD,
-    METRICS_INSERT,
-    SPEND_ADD,
-    SPEND_INSERT,
-    settle_customers,
-)
+from crm_core.metrics.bulk import FAVOURITE, METRICS_ADD, METRICS_COLUMNS, SPEND_ADD, SPEND_INSERT
 from crm_core.metrics.models import Stage
+from crm_core.metrics.service import recompute_lifecycle
 from crm_core.sql import transaction
 from crm_core.stores.models import Store
 
@@ -71,6 +67,11 @@ HEAD_COLUMNS = ("seq", "first_row", "store_id", "receipt_id", "purchased_at", "s
 ROW_COLUMNS = ("row_no", "seq", "sku", "name", "category", "category_bad", "quantity",
                "unit_price", "discount", "line_total")  # fmt: skip
 
+SESSION = [
+    "SET LOCAL jit = off",  # compiling costs more than these statements run
+    "SET LOCAL work_mem = '128MB'",  # a batch's sorts in memory
+    "SET LOCAL default_statistics_target = 10",  # quick ANALYZE of the staging tables
+]
 CREATE_STAGING = [
     "CREATE TEMP TABLE import_heads (seq int, first_row int, store_id int, receipt_id text, "
     "purchased_at timestamptz, stamp text, till text, card text, bad_row int, bad_column text, "
@@ -81,13 +82,21 @@ CREATE_STAGING = [
 ]
 
 
-def _number(column: str) -> str:
-    """A text column as numeric when it matches the number pattern ($1) and the limit."""
-    value = f"replace(r.{column}, ',', '.')::numeric"
-    # Nested CASE: the cast is only reached for text that matched (AND has no fixed order).
-    return f"CASE WHEN r.{column} ~ $1 THEN CASE WHEN abs({value}) < $2 THEN {value} END END"
+def _parsed(column: str) -> str:
+    """A text column as numeric when it is a number by the rules of `NUMBER` ($1)."""
+    return (
+        f"CASE WHEN length(r.{column}) <= {NUMBER_CHARACTERS} AND r.{column} ~ $1 "
+        f"AND translate(r.{column}, '+-.,', '') <> '' "
+        f"THEN replace(r.{column}, ',', '.')::numeric END"
+    )
 
 
+def _within_limit(name: str) -> str:
+    return f"CASE WHEN abs(n.{name}) < $2 THEN n.{name} END AS {name}"
+
+
+# The numbers are parsed once per row: OFFSET 0 keeps each subquery from being flattened
+# into the expressions that use its columns (which would repeat the parsing in each).
 CHECK_LINES = (
     "CREATE TEMP TABLE import_lines ON COMMIT DROP AS "
     "SELECT r.row_no, r.seq, r.sku, r.name, r.category, v.q, v.p, v.d, v.t, "
@@ -97,10 +106,11 @@ CHECK_LINES = (
     "WHEN v.d IS NULL THEN 6 WHEN v.d < 0 THEN 7 "
     "WHEN v.t IS NULL THEN 8 WHEN abs(v.q * v.p - v.d - v.t) > 0.005 THEN 9 "
     "WHEN r.category_bad THEN 10 END AS problem "
-    "FROM import_rows r CROSS JOIN LATERAL (SELECT "
-    f"{_number('quantity')} AS q, {_number('unit_price')} AS p, "
-    f"CASE WHEN r.discount = '' THEN 0 ELSE {_number('discount')} END AS d, "
-    f"{_number('line_total')} AS t) v"
+    f"FROM import_rows r CROSS JOIN LATERAL (SELECT {_within_limit('q')}, "
+    f"{_within_limit('p')}, {_within_limit('d')}, {_within_limit('t')} "
+    f"FROM (SELECT {_parsed('quantity')} AS q, {_parsed('unit_price')} AS p, "
+    f"CASE WHEN r.discount = '' THEN 0 ELSE {_parsed('discount')} END AS d, "
+    f"{_parsed('line_total')} AS t OFFSET 0) n OFFSET 0) v"
 )
 
 # One row per receipt: its sums, its first problem (the head's, a line's, or an unknown card).
@@ -172,12 +182,9 @@ INSERT_LINES = (
     "WHERE r.purchase_id IS NOT NULL"
 )
 
-ADD_METRICS = (
-    f"{METRICS_INSERT} SELECT r.customer_id, count(*), sum(r.total * 100)::bigint, "
-    "sum(r.items_milli), min(r.purchased_at), max(r.purchased_at), "
-    f"'{Stage.REGISTERED}', $1, $1 FROM import_receipts r "
-    "WHERE r.purchase_id IS NOT NULL AND r.customer_id IS NOT NULL "
-    f"GROUP BY r.customer_id ORDER BY r.customer_id {METRICS_ADD}"
+BUYERS = (
+    "SELECT customer_id FROM import_receipts "
+    "WHERE purchase_id IS NOT NULL AND customer_id IS NOT NULL"
 )
 
 ADD_SPEND = (
@@ -188,9 +195,16 @@ ADD_SPEND = (
     f"GROUP BY r.customer_id, top.id ORDER BY r.customer_id, top.id {SPEND_ADD}"
 )
 
-NEW_CUSTOMERS = (
-    "SELECT DISTINCT customer_id FROM import_receipts "
-    "WHERE purchase_id IS NOT NULL AND customer_id IS NOT NULL ORDER BY customer_id"
+# After the spend: the favourite category is judged in the same write as the sums.
+ADD_METRICS = (
+    f"INSERT INTO customer_metrics AS m ({METRICS_COLUMNS}, favourite_category_id) "
+    "SELECT b.*, " + FAVOURITE.format(customer="b.customer_id") + " FROM ("
+    "SELECT r.customer_id, count(*), sum(r.total * 100)::bigint, sum(r.items_milli), "
+    f"min(r.purchased_at), max(r.purchased_at), '{Stage.REGISTERED}', $1::timestamptz, "
+    "$1::timestamptz FROM import_receipts r "
+    "WHERE r.purchase_id IS NOT NULL AND r.customer_id IS NOT NULL "
+    f"GROUP BY r.customer_id ORDER BY r.customer_id) b {METRICS_ADD}, "
+    "favourite_category_id = excluded.favourite_category_id"
 )
 
 
@@ -256,7 +270,7 @@ class _Writer:
     async def write(self, batch: _Batch) -> None:
         async with transaction() as db:
             raw = db._connection  # type: ignore[attr-defined]  # asyncpg, in the transaction
-            for statement in CREATE_STAGING:
+            for statement in SESSION + CREATE_STAGING:
                 await raw.execute(statement)
             await raw.copy_records_to_table("import_heads", records=batch.heads,
                                             columns=list(HEAD_COLUMNS))  # fmt: skip
@@ -279,10 +293,9 @@ class _Writer:
             self.report.unchanged += good - inserted
             self.report.lines += lines
             if inserted:
-                await raw.execute(ADD_METRICS, self.now)
                 await raw.execute(ADD_SPEND)
-                customers = [row[0] for row in await raw.fetch(NEW_CUSTOMERS)]
-                await settle_customers(customers, self.now, connection=db)
+                await raw.execute(ADD_METRICS, self.now)
+                await recompute_lifecycle(self.now, connection=db, customers_query=BUYERS)
 
     def _report_rejections(self, rows: list[Any]) -> None:
         for row_no, bad_row, problem, head_column, head_reason in rows:

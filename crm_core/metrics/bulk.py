@@ -31,9 +31,16 @@ ROWS_PER_STATEMENT = 1_000  # well under the drivers' limit of bound values per 
 
 # Adding to metrics: the INSERT takes rows (VALUES or a SELECT) of what is new per customer,
 # in the column order below; the conflict clause adds them to what is there.
-METRICS_INSERT = (
-    "INSERT INTO customer_metrics AS m (customer_id, receipts, spent_minor, items_milli, "
-    "first_purchase_at, last_purchase_at, stage, stage_since, updated_at)"
+METRICS_COLUMNS = (
+    "customer_id, receipts, spent_minor, items_milli, first_purchase_at, last_purchase_at, "
+    "stage, stage_since, updated_at"
+)
+METRICS_INSERT = f"INSERT INTO customer_metrics AS m ({METRICS_COLUMNS})"
+# The favourite category as `settle_customers` judges it, for one customer (`customer`).
+FAVOURITE = (
+    "(SELECT s.category_id FROM customer_category_spend s "
+    "WHERE s.customer_id = {customer} AND s.spent_minor > 0 "
+    "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1)"
 )
 METRICS_ADD = (
     "ON CONFLICT (customer_id) DO UPDATE SET "
@@ -145,11 +152,9 @@ async def settle_customers(
         ids = list(customer_ids[start : start + chunk])
         async with transaction(connection) as db:
             params = Params(dialect_of(db))
+            favourite = FAVOURITE.format(customer="customer_metrics.customer_id")
             await execute(
-                "UPDATE customer_metrics SET favourite_category_id = ("
-                "SELECT s.category_id FROM customer_category_spend s "
-                "WHERE s.customer_id = customer_metrics.customer_id AND s.spent_minor > 0 "
-                "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1) "
+                f"UPDATE customer_metrics SET favourite_category_id = {favourite} "
                 f"WHERE customer_id IN {params.many(ids)}",
                 params.values,
                 db,

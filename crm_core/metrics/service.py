@@ -385,10 +385,13 @@ async def recompute_lifecycle(
     policy: LifecyclePolicy = DEFAULT_POLICY,
     customer_ids: Sequence[int] | None = None,
     connection: BaseDBAsyncClient | None = None,
+    customers_query: str | None = None,
 ) -> int:
     """Move every customer whose stage has changed with time (lapsing, lost); record each move.
 
-    Returns how many customers changed stage.
+    Only `customer_ids`, or the customers a `customers_query` (our own SELECT of customer
+    ids, e.g. from an import's staging table) returns, when given. Returns how many customers
+    changed stage.
     """
     async with transaction(connection) as db:
         dialect = dialect_of(db)
@@ -400,6 +403,8 @@ async def recompute_lifecycle(
         )
         if customer_ids is not None:
             select += f" AND m.customer_id IN {params.many(customer_ids)}"
+        if customers_query is not None:
+            select += f" AND m.customer_id IN ({customers_query})"
         changed = await execute(
             "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_at) "
             + select,
@@ -415,6 +420,8 @@ async def recompute_lifecycle(
         )
         if customer_ids is not None:
             update += f" AND customer_id IN {params.many(customer_ids)}"
+        if customers_query is not None:
+            update += f" AND customer_id IN ({customers_query})"
         await execute(update, params.values, db)
     return changed
 
