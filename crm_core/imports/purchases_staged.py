@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
 from crm_core.catalogue.service import ensure_categories
 from crm_core.imports.receipt_rows import (
     BAD_CATEGORY,
@@ -45,6 +43,7 @@ from crm_core.sql import transaction
 from crm_core.stores.models import Store
 
 LINES_PER_BATCH = 50_000  # a batch ends at the first receipt boundary past this
+WRITERS = 2  # batches written at once: PostgreSQL's work spreads over two cores
 
 # Problem codes of a line, in the order the row-by-row path checks (the first one counts).
 LINE_PROBLEMS: dict[int, tuple[str, str]] = {
@@ -281,7 +280,7 @@ class _Writer:
             await raw.execute("ANALYZE import_lines")
             await raw.execute("ANALYZE import_receipts")
             self._report_rejections(await raw.fetch(REJECTED_ROWS))
-            await self._ensure_categories(raw, db)
+            await self._ensure_categories(raw)
             await raw.execute(NEW_PRODUCTS, self.now)
             await raw.execute(INSERT_RECEIPTS, self.now)
             lines = _count(await raw.execute(INSERT_LINES))
@@ -308,10 +307,12 @@ class _Writer:
             else:
                 self.report.reject(row_no, *LINE_PROBLEMS[problem])
 
-    async def _ensure_categories(self, raw: Any, db: BaseDBAsyncClient) -> None:
+    async def _ensure_categories(self, raw: Any) -> None:
+        """New categories are committed on their own (another batch may be creating the same
+        ones at this moment; a clash inside this transaction would abort it)."""
         paths = [row[0] for row in await raw.fetch(NEW_CATEGORIES)]
         if paths:
-            await ensure_categories(paths, db)
+            await ensure_categories(paths)
 
 
 def _batches(
@@ -338,22 +339,38 @@ async def import_staged(
     now: datetime,
     report: ImportReport,
     on_batch: Callable[[ImportReport], None] | None = None,
+    writers: int = WRITERS,
 ) -> None:
-    """Read the next batch in a thread while PostgreSQL writes the current one."""
+    """A thread reads batches while `writers` transactions write them side by side.
+
+    Concurrent batches never share a receipt (a receipt seen again is refused), and they
+    write customers' metrics and spend in customer order, so they wait for each other at
+    worst and cannot deadlock.
+    """
     reading = ImportReport(report.kind)  # rows read and refused before they reach SQL
     batches = _batches(rows, stores, reading)
     writer = _Writer(now, report)
-    batch = await asyncio.to_thread(next, batches, None)
-    while batch is not None:
-        following = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-        try:
+    queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=writers)
+
+    async def read() -> None:
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            await queue.put(batch)
+        for _ in range(writers):
+            await queue.put(None)
+
+    async def write() -> None:
+        while (batch := await queue.get()) is not None:
             await writer.write(batch)
-        except BaseException:
-            await asyncio.wait([following])  # the reader's thread finishes its batch first
-            raise
-        if on_batch:
-            on_batch(report)
-        batch = await following
+            if on_batch:
+                on_batch(report)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(read())
+            for _ in range(writers):
+                group.create_task(write())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # what went wrong first, as callers expect it
     report.rows += reading.rows
     for rejection in reading.rejections:
         report.reject(rejection.row, rejection.column, rejection.reason)
