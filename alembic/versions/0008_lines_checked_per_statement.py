@@ -39,26 +39,31 @@ POSTGRES_CONSTRAINTS = (
 )
 SQLITE_NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 
+# Each parent is checked once per distinct id the statement wrote; products and categories
+# (reference data a receipt only points at) are locked against deletion as a foreign key would.
 POSTGRES_CHECK = """
 CREATE FUNCTION purchase_lines_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    found bigint;
 BEGIN
     PERFORM 1 FROM products WHERE id IN (SELECT DISTINCT product_id FROM written)
         FOR KEY SHARE;
+    GET DIAGNOSTICS found = ROW_COUNT;
+    IF found < (SELECT count(DISTINCT product_id) FROM written) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such product';
+    END IF;
     PERFORM 1 FROM categories WHERE id IN (SELECT DISTINCT category_id FROM written)
         FOR KEY SHARE;
-    IF EXISTS (SELECT 1 FROM written w WHERE NOT EXISTS
+    GET DIAGNOSTICS found = ROW_COUNT;
+    IF found < (SELECT count(DISTINCT category_id) FROM written) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such category';
+    END IF;
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT purchase_id FROM written) w WHERE NOT EXISTS
                (SELECT 1 FROM purchases p WHERE p.id = w.purchase_id)) THEN
         RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such purchase';
     END IF;
-    IF EXISTS (SELECT 1 FROM written w WHERE NOT EXISTS
-               (SELECT 1 FROM products p WHERE p.id = w.product_id)) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such product';
-    END IF;
-    IF EXISTS (SELECT 1 FROM written w WHERE w.category_id IS NOT NULL AND NOT EXISTS
-               (SELECT 1 FROM categories c WHERE c.id = w.category_id)) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such category';
-    END IF;
-    IF EXISTS (SELECT 1 FROM written w WHERE w.customer_id IS NOT NULL AND NOT EXISTS
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT customer_id FROM written) w
+               WHERE w.customer_id IS NOT NULL AND NOT EXISTS
                (SELECT 1 FROM customers c WHERE c.id = w.customer_id)) THEN
         RAISE foreign_key_violation USING MESSAGE = 'purchase_lines: no such customer';
     END IF;

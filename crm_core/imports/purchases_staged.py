@@ -178,7 +178,7 @@ INSERT_LINES = (
     "c.id, round(l.q, 3), round(l.p, 2), round(l.d, 2), round(l.t, 2), 0, r.customer_id, "
     "r.purchased_at FROM import_lines l JOIN import_receipts r ON r.seq = l.seq "
     "JOIN products p ON p.sku = l.sku LEFT JOIN categories c ON c.path = l.category "
-    "WHERE r.purchase_id IS NOT NULL"
+    "WHERE r.purchase_id IS NOT NULL ORDER BY r.customer_id, r.purchased_at"  # index order
 )
 
 BUYERS = (
