@@ -36,9 +36,15 @@ from crm_core.imports.receipt_rows import (
     receipt_rows,
 )
 from crm_core.imports.report import ImportReport
-from crm_core.metrics.bulk import FAVOURITE, METRICS_ADD, METRICS_COLUMNS, SPEND_ADD, SPEND_INSERT
 from crm_core.metrics.models import Stage
-from crm_core.metrics.service import recompute_lifecycle
+from crm_core.metrics.service import (
+    FAVOURITE,
+    METRICS_ADD,
+    METRICS_COLUMNS,
+    SPEND_ADD,
+    SPEND_INSERT,
+    recompute_lifecycle,
+)
 from crm_core.sql import transaction
 from crm_core.stores.models import Store
 

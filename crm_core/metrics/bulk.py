@@ -19,6 +19,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from crm_core.metrics.lifecycle import DEFAULT_POLICY, LifecyclePolicy
 from crm_core.metrics.models import Stage
 from crm_core.metrics.service import (
+    FAVOURITE,
+    METRICS_ADD,
+    METRICS_INSERT,
+    SPEND_ADD,
+    SPEND_INSERT,
     LineFigures,
     recompute_lifecycle,
     to_milli,
@@ -28,39 +33,6 @@ from crm_core.metrics.service import (
 from crm_core.sql import Params, dialect_of, execute, transaction
 
 ROWS_PER_STATEMENT = 1_000  # well under the drivers' limit of bound values per statement
-
-# Adding to metrics: the INSERT takes rows (VALUES or a SELECT) of what is new per customer,
-# in the column order below; the conflict clause adds them to what is there.
-METRICS_COLUMNS = (
-    "customer_id, receipts, spent_minor, items_milli, first_purchase_at, last_purchase_at, "
-    "stage, stage_since, updated_at"
-)
-METRICS_INSERT = f"INSERT INTO customer_metrics AS m ({METRICS_COLUMNS})"
-# The favourite category as `settle_customers` judges it, for one customer (`customer`).
-FAVOURITE = (
-    "(SELECT s.category_id FROM customer_category_spend s "
-    "WHERE s.customer_id = {customer} AND s.spent_minor > 0 "
-    "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1)"
-)
-METRICS_ADD = (
-    "ON CONFLICT (customer_id) DO UPDATE SET "
-    "receipts = m.receipts + excluded.receipts, "
-    "spent_minor = m.spent_minor + excluded.spent_minor, "
-    "items_milli = m.items_milli + excluded.items_milli, "
-    "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
-    "excluded.first_purchase_at THEN excluded.first_purchase_at "
-    "ELSE m.first_purchase_at END, "
-    "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
-    "excluded.last_purchase_at THEN excluded.last_purchase_at "
-    "ELSE m.last_purchase_at END, updated_at = excluded.updated_at"
-)
-SPEND_INSERT = (
-    "INSERT INTO customer_category_spend AS s (customer_id, category_id, spent_minor, lines)"
-)
-SPEND_ADD = (
-    "ON CONFLICT (customer_id, category_id) DO UPDATE SET "
-    "spent_minor = s.spent_minor + excluded.spent_minor, lines = s.lines + excluded.lines"
-)
 
 
 @dataclass(frozen=True)

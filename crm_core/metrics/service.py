@@ -21,6 +21,39 @@ from crm_core.metrics.models import Stage
 from crm_core.metrics.rfm import recompute_rfm
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
+# Adding to metrics: the INSERT takes rows (VALUES or a SELECT) of what is new per customer,
+# in the column order below; the conflict clause adds them to what is there.
+METRICS_COLUMNS = (
+    "customer_id, receipts, spent_minor, items_milli, first_purchase_at, last_purchase_at, "
+    "stage, stage_since, updated_at"
+)
+METRICS_INSERT = f"INSERT INTO customer_metrics AS m ({METRICS_COLUMNS})"
+# The favourite category as `settle_customers` judges it, for one customer (`customer`).
+FAVOURITE = (
+    "(SELECT s.category_id FROM customer_category_spend s "
+    "WHERE s.customer_id = {customer} AND s.spent_minor > 0 "
+    "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1)"
+)
+METRICS_ADD = (
+    "ON CONFLICT (customer_id) DO UPDATE SET "
+    "receipts = m.receipts + excluded.receipts, "
+    "spent_minor = m.spent_minor + excluded.spent_minor, "
+    "items_milli = m.items_milli + excluded.items_milli, "
+    "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
+    "excluded.first_purchase_at THEN excluded.first_purchase_at "
+    "ELSE m.first_purchase_at END, "
+    "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
+    "excluded.last_purchase_at THEN excluded.last_purchase_at "
+    "ELSE m.last_purchase_at END, updated_at = excluded.updated_at"
+)
+SPEND_INSERT = (
+    "INSERT INTO customer_category_spend AS s (customer_id, category_id, spent_minor, lines)"
+)
+SPEND_ADD = (
+    "ON CONFLICT (customer_id, category_id) DO UPDATE SET "
+    "spent_minor = s.spent_minor + excluded.spent_minor, lines = s.lines + excluded.lines"
+)
+
 
 def to_minor(amount: Decimal) -> int:
     return int((amount * 100).quantize(Decimal(1), ROUND_HALF_UP))
@@ -88,24 +121,16 @@ async def _add_category_spend(
         f"({params(customer_id)}, {params(category)}, {params(spent)}, {params(lines)})"
         for category, (spent, lines) in sorted(deltas.items())
     )
-    await execute(
-        "INSERT INTO customer_category_spend (customer_id, category_id, spent_minor, lines) "
-        f"VALUES {rows} ON CONFLICT (customer_id, category_id) DO UPDATE SET "
-        "spent_minor = customer_category_spend.spent_minor + excluded.spent_minor, "
-        "lines = customer_category_spend.lines + excluded.lines",
-        params.values,
-        connection,
-    )
+    await execute(f"{SPEND_INSERT} VALUES {rows} {SPEND_ADD}", params.values, connection)
 
 
 async def _refresh_favourite(customer_id: int, connection: BaseDBAsyncClient) -> None:
     params = Params(dialect_of(connection))
+    customer = params(customer_id)
+    favourite = FAVOURITE.format(customer=customer)
     await execute(
-        "UPDATE customer_metrics SET favourite_category_id = ("
-        "SELECT s.category_id FROM customer_category_spend s "
-        f"WHERE s.customer_id = {params(customer_id)} AND s.spent_minor > 0 "
-        "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1) "
-        f"WHERE customer_id = {params(customer_id)}",
+        f"UPDATE customer_metrics SET favourite_category_id = {favourite} "
+        f"WHERE customer_id = {customer}",
         params.values,
         connection,
     )
@@ -207,18 +232,8 @@ async def apply_purchase(
     items = sum(to_milli(line.quantity) for line in lines)
     spent, at, stamp = params(to_minor(total)), params(purchased_at), params(now)
     after = await fetch(
-        "INSERT INTO customer_metrics AS m (customer_id, receipts, spent_minor, items_milli, "
-        "first_purchase_at, last_purchase_at, stage, stage_since, updated_at) VALUES ("
-        f"{params(customer_id)}, 1, {spent}, {params(items)}, {at}, {at}, "
-        f"'{Stage.REGISTERED}', {stamp}, {stamp}) ON CONFLICT (customer_id) DO UPDATE SET "
-        "receipts = m.receipts + 1, spent_minor = m.spent_minor + excluded.spent_minor, "
-        "items_milli = m.items_milli + excluded.items_milli, "
-        "first_purchase_at = CASE WHEN m.first_purchase_at IS NULL OR m.first_purchase_at > "
-        "excluded.first_purchase_at THEN excluded.first_purchase_at "
-        "ELSE m.first_purchase_at END, "
-        "last_purchase_at = CASE WHEN m.last_purchase_at IS NULL OR m.last_purchase_at < "
-        "excluded.last_purchase_at THEN excluded.last_purchase_at "
-        "ELSE m.last_purchase_at END, updated_at = excluded.updated_at "
+        f"{METRICS_INSERT} VALUES ({params(customer_id)}, 1, {spent}, {params(items)}, {at}, "
+        f"{at}, '{Stage.REGISTERED}', {stamp}, {stamp}) {METRICS_ADD} "
         "RETURNING receipts, first_purchase_at, last_purchase_at, stage",
         params.values,
         connection,
@@ -361,16 +376,12 @@ async def recompute_customers(
             f"WHERE p.customer_id IS NOT NULL AND {scope(params, 'p.customer_id')} "
             "GROUP BY p.customer_id"
         )
-        favourite = (
-            "SELECT s.category_id FROM customer_category_spend s WHERE s.customer_id = "
-            "customer_metrics.customer_id AND s.spent_minor > 0 "
-            "ORDER BY s.spent_minor DESC, s.category_id LIMIT 1"
-        )
+        favourite = FAVOURITE.format(customer="customer_metrics.customer_id")
         await execute(
             "UPDATE customer_metrics SET "
             "receipts = COALESCE(t.receipts, 0), spent_minor = COALESCE(t.spent, 0), "
             "items_milli = COALESCE(i.items, 0), first_purchase_at = t.first_at, "
-            f"last_purchase_at = t.last_at, favourite_category_id = ({favourite}), "
+            f"last_purchase_at = t.last_at, favourite_category_id = {favourite}, "
             f"updated_at = {updated_at} "
             f"FROM ({totals}) t LEFT JOIN ({items}) i ON i.customer_id = t.customer_id "
             "WHERE customer_metrics.customer_id = t.customer_id",
