@@ -266,7 +266,7 @@ class _Batch:
 
 
 class _Writer:
-    """Writes batches; remembers the category paths it has made sure of."""
+    """Writes each batch in one transaction and adds what it did to the report."""
 
     def __init__(self, now: datetime, report: ImportReport) -> None:
         self.now = now
@@ -290,9 +290,9 @@ class _Writer:
             await raw.execute(NEW_PRODUCTS, self.now)
             await raw.execute(INSERT_RECEIPTS, self.now)
             lines = _count(await raw.execute(INSERT_LINES))
-            good = await raw.fetchval("SELECT count(*) FROM import_receipts WHERE bad_row IS NULL")
-            inserted = await raw.fetchval(
-                "SELECT count(*) FROM import_receipts WHERE purchase_id IS NOT NULL"
+            good, inserted = await raw.fetchrow(
+                "SELECT count(*) FILTER (WHERE bad_row IS NULL), count(purchase_id) "
+                "FROM import_receipts"
             )
             self.report.imported += inserted
             self.report.unchanged += good - inserted
