@@ -13,7 +13,7 @@ receipts with current metrics. PostgreSQL does the per-line work set-based
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -351,13 +351,12 @@ async def _insert_lines(rows: list[tuple], db: BaseDBAsyncClient) -> None:
 async def import_purchases(
     rows: Iterable[tuple[int, dict[str, str]]],
     now: datetime,
-    on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import receipt lines; see the module's docstring for the rules."""
     report = ImportReport("purchases")
     stores = {s.code: s for s in await Store.all()}
     if dialect_of().postgres:
-        await import_staged(rows, stores, now, report, on_batch)
+        await import_staged(rows, stores, now, report)
         report.rejections.sort(key=lambda rejection: rejection.row)
         return report
     catalogue = _Catalogue()
@@ -370,12 +369,6 @@ async def import_purchases(
         if len(batch) >= BATCH_RECEIPTS:
             await _write_batch(batch, catalogue, now, report)
             batch = []
-            if on_batch:
-                on_batch(report)
     if batch:
         await _write_batch(batch, catalogue, now, report)
-        if on_batch:
-            on_batch(report)
-    if on_batch:
-        on_batch(report)
     return report

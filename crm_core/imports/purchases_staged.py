@@ -13,7 +13,7 @@ lifecycle stage are brought up to date in the same transaction as the receipts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -344,7 +344,6 @@ async def import_staged(
     stores: dict[str, Store],
     now: datetime,
     report: ImportReport,
-    on_batch: Callable[[ImportReport], None] | None = None,
     writers: int = WRITERS,
 ) -> None:
     """A thread reads batches while `writers` transactions write them side by side.
@@ -367,8 +366,6 @@ async def import_staged(
     async def write() -> None:
         while (batch := await queue.get()) is not None:
             await writer.write(batch)
-            if on_batch:
-                on_batch(report)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -377,9 +374,4 @@ async def import_staged(
                 group.create_task(write())
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None  # what went wrong first, as callers expect it
-    report.rows += reading.rows
-    for rejection in reading.rejections:
-        report.reject(rejection.row, rejection.column, rejection.reason)
-    report.rejected_rows += reading.rejected_rows - len(reading.rejections)
-    if on_batch:
-        on_batch(report)
+    report.absorb(reading)

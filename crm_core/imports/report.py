@@ -29,6 +29,16 @@ class ImportReport:
         if len(self.rejections) < MAX_LISTED:
             self.rejections.append(Rejection(row, column, reason))
 
+    def absorb(self, other: ImportReport) -> None:
+        """Add what another part of the same import read and refused."""
+        self.rows += other.rows
+        self.imported += other.imported
+        self.lines += other.lines
+        self.unchanged += other.unchanged
+        for rejection in other.rejections:
+            self.reject(rejection.row, rejection.column, rejection.reason)
+        self.rejected_rows += other.rejected_rows - len(other.rejections)  # beyond the list
+
     def as_dict(self) -> dict:
         return {
             "kind": self.kind,
