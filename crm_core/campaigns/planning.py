@@ -20,7 +20,7 @@ from crm_core.segments.models import Segment, SegmentKind, SegmentStatus
 from crm_core.segments.service import refresh_segment
 from crm_core.sql import Dialect, Params, dialect_of, execute, fetch, transaction
 
-HASH_SPACE = 2**32
+HASH_PRIME = 2**31 - 1  # the split hash works modulo this prime
 BUCKETS = 1000  # control shares are set in whole percent: 10 buckets per percent
 # Channels a campaign can push to; the free one (Telegram) first.
 PUSH_CHANNELS = ("telegram", "viber")
@@ -37,7 +37,10 @@ class Suppression(StrEnum):
 
 @dataclass(frozen=True)
 class SplitHash:
-    """((customer_id * multiplier + offset) mod 2^32) scaled to 0..999: a bucket per customer."""
+    """A bucket 0..999 per customer: an affine step, a squaring, another affine step, each
+    modulo a prime. The squaring matters: with affine steps alone, consecutive customer ids
+    move by the same stride round the circle, and a small stride put an audience of
+    consecutive ids all on one side of the control threshold (about 2% of campaigns)."""
 
     multiplier: int
     offset: int
@@ -45,19 +48,23 @@ class SplitHash:
     @classmethod
     def for_campaign(cls, salt: str) -> SplitHash:
         digest = hashlib.sha256(salt.encode()).digest()
-        # An odd multiplier below 2^31 keeps customer_id * multiplier inside a signed 64-bit
-        # integer on both databases for any id below 2^32.
+        # A multiplier below 2^31 keeps every product inside a signed 64-bit integer on both
+        # databases for any id below 2^32 (the intermediate values stay below 2^31).
         multiplier = (int.from_bytes(digest[:4], "big") >> 1) | 1
         return cls(multiplier, int.from_bytes(digest[4:8], "big"))
 
     def bucket(self, customer_id: int) -> int:
-        return ((customer_id * self.multiplier + self.offset) % HASH_SPACE) * BUCKETS // HASH_SPACE
+        mixed = (customer_id * self.multiplier + self.offset) % HASH_PRIME
+        mixed = (mixed * mixed + self.offset) % HASH_PRIME
+        return ((mixed * self.multiplier + self.offset) % HASH_PRIME) * BUCKETS // HASH_PRIME
 
     def sql(self, column: str, params: Params) -> str:
-        return (
-            f"((({column} * {params(self.multiplier)} + {params(self.offset)}) "
-            f"% {HASH_SPACE}) * {BUCKETS} / {HASH_SPACE})"
-        )
+        """The same bucket as `bucket`, in integer SQL (both databases)."""
+        multiplier, offset = params(self.multiplier), params(self.offset)
+        first = f"(({column} * {multiplier} + {offset}) % {HASH_PRIME})"
+        squared = f"(({first} * {first} + {offset}) % {HASH_PRIME})"
+        last = f"(({squared} * {multiplier} + {offset}) % {HASH_PRIME})"
+        return f"({last} * {BUCKETS} / {HASH_PRIME})"
 
 
 def control_below(control_percent: int) -> int:
