@@ -44,7 +44,7 @@ class CustomerMetrics(models.Model):
 
     class Meta:
         table = "customer_metrics"
-        indexes = (("stage",), ("rfm_segment",), ("last_purchase_at",))
+        indexes = (("stage",), ("rfm_segment",))  # last_purchase_at: see migration 0009
 
 
 class CategorySpend(models.Model):
