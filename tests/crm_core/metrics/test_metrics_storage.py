@@ -71,8 +71,7 @@ async def test_a_later_receipt_rewrites_metrics_and_spend_without_touching_an_in
 async def test_metrics_and_spend_pages_keep_room_for_updates(stack):
     _postgres_only()
     rows = await fetch(
-        "SELECT relname, reloptions FROM pg_class WHERE relname = ANY($1::text[]) "
-        "ORDER BY relname",
+        "SELECT relname, reloptions FROM pg_class WHERE relname = ANY($1::text[]) ORDER BY relname",
         [list(TABLES)],
     )
     assert [row["reloptions"] for row in rows] == [["fillfactor=75"], ["fillfactor=75"]]
