@@ -14,18 +14,28 @@ class PurchaseStatus(StrEnum):
 
 
 class Purchase(models.Model):
+    # References are checked per statement by database triggers (migration 0010), as the
+    # lines' are: a bulk import writes thousands of receipts per statement.
     id = fields.BigIntField(primary_key=True)
     store = fields.ForeignKeyField(
-        "models.Store", related_name="purchases", on_delete=fields.RESTRICT
+        "models.Store", related_name="purchases", on_delete=fields.RESTRICT, db_constraint=False
     )
     till = fields.CharField(max_length=32)
     receipt_id = fields.CharField(max_length=64)
     purchased_at = fields.DatetimeField()
     customer = fields.ForeignKeyField(
-        "models.Customer", related_name="purchases", null=True, on_delete=fields.RESTRICT
+        "models.Customer",
+        related_name="purchases",
+        null=True,
+        on_delete=fields.RESTRICT,
+        db_constraint=False,
     )
     card = fields.ForeignKeyField(
-        "models.Card", related_name="purchases", null=True, on_delete=fields.RESTRICT
+        "models.Card",
+        related_name="purchases",
+        null=True,
+        on_delete=fields.RESTRICT,
+        db_constraint=False,
     )
     currency = fields.CharField(max_length=3)
     total = fields.DecimalField(max_digits=12, decimal_places=2)
