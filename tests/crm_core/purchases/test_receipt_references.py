@@ -88,6 +88,13 @@ async def test_spend_naming_a_missing_row_is_refused(stack, column):
             f"VALUES ({values['customer_id']}, {values['category_id']}, 100, 1)"
         )
     assert not await CategorySpend.filter(**{column: MISSING}).exists()
+    row = await CategorySpend.create(customer=customer, category=category, spent_minor=100, lines=1)
+    with pytest.raises(Exception, match="customer_category_spend: no such"):
+        await execute(
+            f"UPDATE customer_category_spend SET {column} = {MISSING} WHERE id = {row.id}"
+        )
+    await execute(f"UPDATE customer_category_spend SET lines = 2 WHERE id = {row.id}")
+    assert (await CategorySpend.get(id=row.id)).lines == 2
 
 
 async def test_deleting_a_customer_or_category_deletes_its_spend(stack):
