@@ -7,11 +7,11 @@ store rows that the other transaction was locking too. Dropping those five keys 
 import from 13,146 to 16,506 lines/s. They are replaced by triggers, as in 0008: after an
 INSERT, each statement's distinct ids are checked at once and the store and category rows
 used are locked against deletion (KEY SHARE, as a foreign key would); an UPDATE is checked
-per row, and only when it sets a reference column, so the till's per-receipt upsert of spend
-and its refunds fire nothing (statement-level update checks had added about 0.25 ms to every
-receipt's metrics update). Deleting a store, customer or card that receipts still name is
-refused, and deleting a customer or category deletes its spend rows. SQLite gets the same
-rules as row-level triggers.
+per row, and only when it sets a reference column, so the till's per-receipt upsert of
+spend and a refund's update of its receipt fire nothing (statement-level update checks had
+added about 0.25 ms to every receipt's metrics update). Deleting a store, customer or card
+that receipts still name is refused, and deleting a customer or category deletes its spend
+rows. SQLite gets the same rules as row-level triggers.
 
 Revision ID: 0010
 Revises: 0009
@@ -81,7 +81,7 @@ def _postgres_check(table: str) -> str:
 
 def _postgres_check_changed(table: str) -> str:
     """After an UPDATE of a reference column: the new parent of that row (rare; an upsert
-    that only adds to sums, or a refund, does not fire it at all)."""
+    that only adds to sums, or a refund updating its receipt, does not fire it at all)."""
     steps = []
     for column, parent, _, _ in REFERENCES[table]:
         lock = " FOR KEY SHARE" if parent in LOCKED_PARENTS else ""
