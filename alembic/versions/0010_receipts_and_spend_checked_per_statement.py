@@ -98,8 +98,13 @@ def _postgres_check_changed(table: str) -> str:
     )
 
 
+def _on_delete_name(table: str, parent: str, on_delete: str) -> str:
+    """What runs when a parent row goes: `..._follow_...` cascades, `..._keep_...` refuses."""
+    return f"{SHORT[table]}_{'follow' if on_delete == 'CASCADE' else 'keep'}_{parent}"
+
+
 def _postgres_on_delete(table: str, column: str, parent: str, on_delete: str) -> str:
-    name = f"{SHORT[table]}_{'follow' if on_delete == 'CASCADE' else 'keep'}_{parent}"
+    name = _on_delete_name(table, parent, on_delete)
     if on_delete == "CASCADE":
         action = f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM removed);"
     else:
@@ -132,7 +137,7 @@ def _postgres_upgrade() -> None:
             f"FOR EACH ROW EXECUTE FUNCTION {short}_check_changed_references()"
         )
         for column, parent, on_delete, _ in references:
-            name = f"{short}_{'follow' if on_delete == 'CASCADE' else 'keep'}_{parent}"
+            name = _on_delete_name(table, parent, on_delete)
             op.execute(_postgres_on_delete(table, column, parent, on_delete))
             op.execute(
                 f"CREATE TRIGGER {name} AFTER DELETE ON {parent} "
@@ -149,7 +154,7 @@ def _postgres_downgrade() -> None:
         op.execute(f"DROP FUNCTION {short}_check_references()")
         op.execute(f"DROP FUNCTION {short}_check_changed_references()")
         for column, parent, on_delete, constraint in references:
-            name = f"{short}_{'follow' if on_delete == 'CASCADE' else 'keep'}_{parent}"
+            name = _on_delete_name(table, parent, on_delete)
             op.execute(f"DROP TRIGGER {name} ON {parent}")
             op.execute(f"DROP FUNCTION {name}()")
             op.create_foreign_key(constraint, table, parent, [column], ["id"], ondelete=on_delete)
@@ -193,18 +198,18 @@ def _sqlite_triggers(table: str) -> list[tuple[str, str]]:
                     f"SELECT RAISE(ABORT, '{table}: no such {SINGULAR[parent]}'); END",
                 )
             )
-        if on_delete == "CASCADE":
-            name, action = (
-                f"{short}_follow_{parent}",
-                f"DELETE FROM {table} WHERE {column} = OLD.id",
+        action = (
+            f"DELETE FROM {table} WHERE {column} = OLD.id"
+            if on_delete == "CASCADE"
+            else f"SELECT RAISE(ABORT, '{parent}: still named by {table}.{column}') "
+            f"WHERE EXISTS (SELECT 1 FROM {table} WHERE {column} = OLD.id)"
+        )
+        triggers.append(
+            (
+                _on_delete_name(table, parent, on_delete),
+                f"BEFORE DELETE ON {parent} BEGIN {action}; END",
             )
-        else:
-            name, action = (
-                f"{short}_keep_{parent}",
-                f"SELECT RAISE(ABORT, '{parent}: still named by {table}.{column}') "
-                f"WHERE EXISTS (SELECT 1 FROM {table} WHERE {column} = OLD.id)",
-            )
-        triggers.append((name, f"BEFORE DELETE ON {parent} BEGIN {action}; END"))
+        )
     return triggers
 
 
