@@ -9,9 +9,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
+from alembic import command
 from crm_core.db import sqlalchemy_url
-from loyalty.migrations import upgrade_to_head
+from loyalty.migrations import alembic_config, upgrade_to_head
 
 
 def _admin_dsn(server_url: str) -> str:
@@ -58,3 +61,27 @@ def migrated_database(backend: str, directory: Path, server_url: str | None) -> 
     with fresh_database(backend, directory, server_url) as url:
         upgrade_to_head(url)
         yield url
+
+
+def _revision(url: str) -> str:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text("SELECT version_num FROM alembic_version")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def migrate_down_and_back(
+    backend: str, directory: Path, server_url: str | None, revision: str
+) -> None:
+    """A fresh database taken to head, down to `revision` and up to head again: a migration's
+    downgrade must undo its upgrade cleanly enough for the upgrade to run a second time."""
+    with migrated_database(backend, directory, server_url) as url:
+        config = alembic_config(url)
+        command.downgrade(config, revision)
+        assert _revision(url) == revision
+        command.upgrade(config, "head")
+        assert _revision(url) == ScriptDirectory.from_config(config).get_current_head()

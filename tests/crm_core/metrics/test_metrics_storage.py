@@ -12,14 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from alembic import command
 from crm_core.catalogue.models import Category
 from crm_core.clock import utcnow
 from crm_core.metrics.service import LineFigures, apply_purchase
 from crm_core.sql import dialect_of, fetch, transaction
-from loyalty.migrations import alembic_config
 from tests.support.customers import buy, item, new_customer
-from tests.support.databases import migrated_database
+from tests.support.databases import migrate_down_and_back
 from tests.support.staff import new_store
 
 TABLES = ("customer_metrics", "customer_category_spend")
@@ -79,8 +77,4 @@ async def test_metrics_and_spend_pages_keep_room_for_updates(stack):
 
 @pytest.mark.db
 def test_the_migration_goes_down_and_back(backend, tmp_path):
-    server = os.environ.get("TEST_DATABASE_URL")
-    with migrated_database(backend, tmp_path, server) as url:
-        config = alembic_config(url)
-        command.downgrade(config, "0008")
-        command.upgrade(config, "head")
+    migrate_down_and_back(backend, tmp_path, os.environ.get("TEST_DATABASE_URL"), "0008")

@@ -7,14 +7,12 @@ import secrets
 
 import pytest
 
-from alembic import command
 from crm_core.catalogue.models import Product
 from crm_core.clock import utcnow
 from crm_core.purchases.models import Purchase, PurchaseLine
 from crm_core.sql import execute
-from loyalty.migrations import alembic_config
 from tests.support.customers import buy, item, new_customer
-from tests.support.databases import migrated_database
+from tests.support.databases import migrate_down_and_back
 from tests.support.staff import new_store
 
 LINE = (
@@ -75,8 +73,4 @@ async def test_a_product_or_customer_named_by_lines_cannot_be_deleted(stack):
 
 @pytest.mark.db
 def test_the_migration_goes_down_to_foreign_keys_and_back(backend, tmp_path):
-    server = os.environ.get("TEST_DATABASE_URL")
-    with migrated_database(backend, tmp_path, server) as url:
-        config = alembic_config(url)
-        command.downgrade(config, "0007")
-        command.upgrade(config, "head")
+    migrate_down_and_back(backend, tmp_path, os.environ.get("TEST_DATABASE_URL"), "0007")

@@ -7,16 +7,14 @@ import secrets
 
 import pytest
 
-from alembic import command
 from crm_core.catalogue.service import ensure_categories
 from crm_core.clock import utcnow
 from crm_core.metrics.models import CategorySpend
 from crm_core.purchases.models import Purchase
 from crm_core.sql import execute
 from crm_core.stores.models import Store
-from loyalty.migrations import alembic_config
 from tests.support.customers import buy, item, new_customer
-from tests.support.databases import migrated_database
+from tests.support.databases import migrate_down_and_back
 from tests.support.staff import new_store
 
 MISSING = 10**9
@@ -115,8 +113,4 @@ async def test_deleting_a_customer_or_category_deletes_its_spend(stack):
 
 @pytest.mark.db
 def test_the_migration_goes_down_to_foreign_keys_and_back(backend, tmp_path):
-    server = os.environ.get("TEST_DATABASE_URL")
-    with migrated_database(backend, tmp_path, server) as url:
-        config = alembic_config(url)
-        command.downgrade(config, "0009")
-        command.upgrade(config, "head")
+    migrate_down_and_back(backend, tmp_path, os.environ.get("TEST_DATABASE_URL"), "0009")
