@@ -23,7 +23,12 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: $(STAMP) $(CHROMIUM)
+# The catalogs are checked with GNU gettext's msgfmt.
+MSGFMT := /usr/bin/msgfmt
+$(MSGFMT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext
+
+test: $(STAMP) $(CHROMIUM) $(MSGFMT)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -40,9 +45,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Re-extract texts after changing them; then translate the new entries in every .po file.
-locales: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/locales/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --omit-header --ignore-obsolete --no-fuzzy-matching
+# Entries are kept sorted by message id (so parallel changes rarely touch the same lines) and
+# every catalog keeps its header (language, plural forms): `msgfmt -c` must stay clean.
+locales: $(STAMP) $(MSGFMT)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o bot/locales/messages.pot --no-location --omit-header --sort-output .
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
+	for po in bot/locales/*/LC_MESSAGES/messages.po; do msgfmt -c -o /dev/null $$po || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_throughput.py

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel.numbers import format_percent
+
 from bot.i18n import N_, translations
 from crm_core.vouchers.models import Voucher, VoucherKind
 
@@ -19,7 +21,13 @@ def _money(amount: Decimal, currency: str | None) -> str:
 
 def voucher_value_text(voucher: Voucher, language: str) -> str:
     if voucher.kind == VoucherKind.PERCENT:
-        return say(language, N_("{percent}% off"), percent=f"{voucher.value.normalize():f}")
+        return say(
+            language,
+            N_("{percent} off"),
+            percent=format_percent(
+                voucher.value / 100, locale=language, decimal_quantization=False
+            ),
+        )
     if voucher.kind == VoucherKind.FIXED_AMOUNT:
         return say(language, N_("{amount} off"), amount=_money(voucher.value, voucher.currency))
     if voucher.kind == VoucherKind.FREE_PRODUCT:

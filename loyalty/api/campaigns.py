@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from babel.numbers import format_percent
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -330,7 +331,9 @@ def _uplift(uplift: Uplift, language: str) -> UpliftOut:
         ci95_high=uplift.high,
         p_value=uplift.p_value,
         verdict=uplift.verdict,
-        says=translations(language).gettext(texts.VERDICTS[uplift.verdict]),
+        says=translations(language)
+        .gettext(texts.VERDICTS[uplift.verdict])
+        .format(level=format_percent(0.95, locale=language)),
     )
 
 

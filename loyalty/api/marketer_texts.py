@@ -82,9 +82,11 @@ CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}
 CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")
 RUN_NOT_FOUND = N_("This campaign has no such run.")
 VERDICTS = {
-    Verdict.SIGNIFICANT_GAIN: N_("Significant: the campaign made a difference (95% confidence)."),
+    Verdict.SIGNIFICANT_GAIN: N_(
+        "Significant: the campaign made a difference (confidence level {level})."
+    ),
     Verdict.SIGNIFICANT_LOSS: N_(
-        "Significant, but negative: the control group did better (95% confidence)."
+        "Significant, but negative: the control group did better (confidence level {level})."
     ),
     Verdict.NO_SIGNIFICANT_DIFFERENCE: N_("No significant difference between the groups so far."),
     Verdict.NOT_ENOUGH_DATA: N_("Not enough data yet to tell."),

@@ -63,6 +63,20 @@ def test_every_text_is_translated_with_its_placeholders_and_commands(language):
         assert set(COMMAND.findall(source)) == set(COMMAND.findall(translated)), source
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalog_passes_msgfmt_check(language):
+    """A header with the language and its plural forms, and printf flags only where they hold."""
+    po = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    check = subprocess.run(
+        ["/usr/bin/msgfmt", "-c", "-o", "/dev/null", str(po)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stderr == "", check.stderr
+    header = catalog(language)
+    assert str(header.locale) == language
+    assert header.plural_forms.startswith("nplurals=")
+
+
 @pytest.mark.parametrize("language", ["uk", "pl", "cs", "ru"])
 def test_translations_are_really_in_that_language(language):
     assert translations(language).gettext("What is your first name?") != "What is your first name?"
