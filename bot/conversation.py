@@ -13,7 +13,7 @@ from crm_core.clock import Clock, utcnow
 from crm_core.customers.models import ChannelIdentity, Customer
 
 # Bump when the wording of the consent question changes in any language.
-MARKETING_CONSENT_TEXT_VERSION = "marketing-2026-11-v1"
+MARKETING_CONSENT_TEXT_VERSION = "marketing-2026-12-v2"
 
 # Conversation states, kept on the channel identity.
 NEW = "new"

@@ -43,7 +43,7 @@ async def test_stop_asks_for_confirmation_then_withdraws_consent_at_once(stack):
     assert not await has_consent(customer.id, ConsentPurpose.MARKETING)
     latest = await Consent.filter(customer_id=customer.id).order_by("-id").first()
     assert latest.granted is False and latest.channel == "telegram"
-    assert latest.text_version == "marketing-2026-11-v1:uk"
+    assert latest.text_version == "marketing-2026-12-v2:uk"
 
 
 async def test_stop_cancelled_changes_nothing(stack):

@@ -58,7 +58,7 @@ async def test_start_to_card_takes_three_answers(stack):
     assert card.number == number and card.status == "active"
     consent = await Consent.get(customer_id=customer.id)
     assert consent.granted and consent.channel == "telegram" and consent.purpose == "marketing"
-    assert consent.text_version == "marketing-2026-11-v1:uk"
+    assert consent.text_version == "marketing-2026-12-v2:uk"
 
 
 async def test_repeat_card_reuses_the_uploaded_photo_in_the_webhook_response(stack):

@@ -97,7 +97,7 @@ async def test_welcome_button_to_card_takes_three_answers(stack):
     assert card.number == number and card.status == "active"
     consent = await Consent.get(customer_id=customer.id)
     assert consent.granted and consent.channel == "viber" and consent.purpose == "marketing"
-    assert consent.text_version == "marketing-2026-11-v1:uk"
+    assert consent.text_version == "marketing-2026-12-v2:uk"
 
 
 async def test_the_welcome_is_in_the_language_of_the_viber_profile(stack):
