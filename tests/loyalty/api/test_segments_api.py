@@ -14,8 +14,10 @@ from openpyxl import load_workbook
 
 from crm_core.clock import utcnow
 from crm_core.staff.models import Role
+from loyalty.api.marketer_texts import RULE_INVALID
 from tests.support.customers import buy, item, new_customer
 from tests.support.staff import bearer, new_key, new_store
+from tests.support.texts import t
 
 
 @pytest.fixture
@@ -104,7 +106,9 @@ async def test_the_reason_is_in_the_callers_language(stack, marketer):
         headers={**marketer, "Accept-Language": "uk"},
     )
     assert answer.status_code == 422
-    assert "правило" in answer.json()["detail"].lower()
+    reason = t("uk", "A group needs a list with at least one condition.")
+    assert answer.json()["detail"] == t("uk", RULE_INVALID, path="all", reason=reason)
+    assert answer.json()["detail"].startswith("Помилка в правилі")
 
 
 async def test_cashiers_cannot_see_segments(stack):
