@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "crm_core.segments.models",
     "crm_core.campaigns.models",
     "crm_core.recommendations.models",
+    "crm_core.churn.models",
 ]
 
 

@@ -29,3 +29,8 @@ def json() -> sa.types.TypeEngine:
 
 def decimal(digits: int, places: int) -> sa.types.TypeEngine:
     return sa.Numeric(digits, places).with_variant(sa.String(40), "sqlite")
+
+
+def double() -> sa.types.TypeEngine:
+    """Tortoise's FloatField: DOUBLE PRECISION on PostgreSQL, REAL on SQLite."""
+    return sa.Double().with_variant(sa.REAL(), "sqlite")

@@ -67,9 +67,10 @@ def migrate() -> None:
 @cli.command()
 def scheduler() -> None:
     """Scheduled jobs (run exactly one): campaign runs, housekeeping, dynamic segment rebuilds,
-    nightly lifecycle and RFM."""
+    nightly lifecycle, RFM and churn predictions."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from crm_core.churn.service import refresh_predictions
     from crm_core.clock import utcnow
     from crm_core.db import close_db, init_db
     from crm_core.housekeeping.service import purge_processed_updates
@@ -93,7 +94,19 @@ def scheduler() -> None:
         logging.getLogger("loyalty.scheduler").info("%d lifecycle stage changes", changed)
         ranked = await refresh_clusters(utcnow())
         logging.getLogger("loyalty.scheduler").info("%d cluster products ranked", ranked)
+        await nightly_predictions()
         await refresh_segments()
+
+    async def nightly_predictions() -> None:
+        # A failed fit keeps yesterday's predictions and must not stop the segment rebuild.
+        try:
+            done = await refresh_predictions(utcnow())
+        except Exception:
+            logging.getLogger("loyalty.scheduler").exception("churn model refresh failed")
+            return
+        logging.getLogger("loyalty.scheduler").info(
+            "churn model %s: %d customers scored", done.model_id, done.customers
+        )
 
     async def main() -> None:
         from loyalty.campaign_jobs import STORE, campaign_job_store, keep_jobs_in_step
@@ -317,9 +330,11 @@ def import_cards_command(
 
 
 def _register_data_commands() -> None:
+    from loyalty.cli_churn import churn
     from loyalty.cli_data import register
 
     register(importer, cli)
+    cli.add_typer(churn, name="churn")
 
 
 _register_data_commands()

@@ -9,6 +9,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from crm_core.cards.models import Card
+from crm_core.churn.models import CustomerPrediction
+from crm_core.churn.service import prediction_of
 from crm_core.consents.models import Consent
 from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.events.models import CustomerEvent
@@ -146,6 +148,7 @@ async def full_profile(customer_id: int, now: datetime) -> dict[str, Any]:
             for p in preferences
         ],
         "metrics": metrics,
+        "predictions": await prediction_of(customer_id),
         "lifecycle_history": [
             {"from": s.from_stage, "to": s.to_stage, "at": _plain(s.changed_at)} for s in stages
         ],
@@ -263,3 +266,4 @@ async def erase_profile_data(customer_id: int, connection: BaseDBAsyncClient) ->
     await Preference.filter(customer_id=customer_id).using_db(connection).delete()
     await CustomerEvent.filter(customer_id=customer_id).using_db(connection).delete()
     await SegmentMember.filter(customer_id=customer_id).using_db(connection).delete()
+    await CustomerPrediction.filter(customer_id=customer_id).using_db(connection).delete()

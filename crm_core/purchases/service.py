@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, find_card
 from crm_core.cards.models import Card
 from crm_core.catalogue.service import ProductSeen, ensure_products
+from crm_core.churn.service import rescore_customer_safely
 from crm_core.customers.models import Customer
 from crm_core.metrics.service import LineFigures, RefundedLine, apply_purchase, apply_refund
 from crm_core.purchases.models import Purchase, PurchaseLine, PurchaseStatus, Refund
@@ -183,6 +184,7 @@ async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Reco
             raise
         return previous
     if recorded.customer is not None:
+        await rescore_customer_safely(recorded.customer.id, now)
         await customer_changed_safely(recorded.customer.id, PURCHASE_CHANGE, now)
     return recorded
 
@@ -400,6 +402,7 @@ async def refund_purchase(
         reversal = await reverse_redemptions(
             store.id, purchase.receipt_id, remaining, now, connection
         )
+    await rescore_customer_safely(purchase.customer_id, now)
     await customer_changed_safely(purchase.customer_id, PURCHASE_CHANGE, now)
     return Refunded(
         purchase,
