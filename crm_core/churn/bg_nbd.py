@@ -15,6 +15,9 @@ from scipy.special import betaln, gammaln, hyp2f1
 
 from crm_core.churn.summary import Summary
 
+# Tight enough that a Nelder-Mead polish after L-BFGS-B moves the log-likelihood by < 1e-6.
+TOLERANCES = {"ftol": 1e-12, "gtol": 1e-6, "maxiter": 2000}
+
 
 @dataclass(frozen=True)
 class BGNBD:
@@ -53,13 +56,7 @@ def fit(data: Summary) -> tuple[BGNBD, float]:
             value = -float(np.dot(w, log_likelihood(p, x, t_x, T)))
         return value if np.isfinite(value) else 1e300
 
-    result = minimize(objective, start, method="L-BFGS-B")
-    result = minimize(
-        objective,
-        result.x,
-        method="Nelder-Mead",
-        options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000, "adaptive": True},
-    )
+    result = minimize(objective, start, method="L-BFGS-B", options=TOLERANCES)
     return BGNBD(*np.exp(result.x)), -float(result.fun)
 
 

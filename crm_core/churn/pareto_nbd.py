@@ -25,6 +25,9 @@ from scipy.special import expit, exprel, gammaln, hyp2f1, logit
 
 from crm_core.churn.summary import Summary
 
+# Tight enough that a Nelder-Mead polish after L-BFGS-B moves the log-likelihood by < 1e-6.
+TOLERANCES = {"ftol": 1e-12, "gtol": 1e-6, "maxiter": 2000}
+
 
 @dataclass(frozen=True)
 class ParetoNBD:
@@ -88,7 +91,7 @@ def _unpack(q: np.ndarray, with_share: bool) -> ParetoNBD:
 
 
 def fit(data: Summary, with_share: bool = True) -> tuple[ParetoNBD, float]:
-    """Maximum likelihood over log-parameters (and the logit of the share), L-BFGS-B;
+    """Maximum likelihood over log-parameters (and the logit of the share) by L-BFGS-B;
     returns the parameters and the total log-likelihood."""
     grouped = data.grouped()
     x, t_x, T, w = grouped.x, grouped.t_x, grouped.T, grouped.weight
@@ -103,13 +106,7 @@ def fit(data: Summary, with_share: bool = True) -> tuple[ParetoNBD, float]:
             value = -float(np.dot(w, log_likelihood(_unpack(q, with_share), x, t_x, T)))
         return value if np.isfinite(value) else 1e300
 
-    result = minimize(objective, np.array(start), method="L-BFGS-B")
-    result = minimize(
-        objective,
-        result.x,
-        method="Nelder-Mead",
-        options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000, "adaptive": True},
-    )
+    result = minimize(objective, np.array(start), method="L-BFGS-B", options=TOLERANCES)
     return _unpack(result.x, with_share), -float(result.fun)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -238,7 +239,10 @@ async def rescore_customer(
         scores = score(model, [float(row["x"])], [min(float(row["t_x"]), age_)], [age_])
         wait = float(scores.wait_days[0])
         spent, receipts = int(row["spent"]), int(row["receipts"])
-        value = round(float(scores.expected_90[0]) * spent / receipts) if spent > 0 else 0
+        # Rounded half up, as the nightly statement does.
+        value = (
+            math.floor(float(scores.expected_90[0]) * spent / receipts + 0.5) if spent > 0 else 0
+        )
         params = Params(dialect)
         values = params.many(
             [
