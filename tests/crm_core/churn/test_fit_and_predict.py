@@ -28,7 +28,7 @@ def test_predictions_match_what_simulated_customers_do_next():
     active, who buys nothing in 90 days."""
     true = pareto_nbd.ParetoNBD(r=0.8, alpha=40.0, s=0.7, beta=60.0, share=0.25)
     data = simulate(true, customers=10_000, holdout_days=180.0, seed=5)
-    fitted, _ = pareto_nbd.fit(Summary.of(data.x, data.t_x, data.T))
+    fitted, _ = pareto_nbd.fit(Summary.of(data.x, data.t_x, data.T), with_share=True)
     ahead = pareto_nbd.predict(fitted, data.x, data.t_x, data.T, 180.0)
     quarter = pareto_nbd.predict(fitted, data.x, data.t_x, data.T, 90.0)
     assert ahead.expected.sum() == pytest.approx(data.holdout.sum(), rel=0.05)
