@@ -49,6 +49,7 @@ from crm_core.customers.service import (
 )
 from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
+from crm_core.text import forbidden_character
 
 __all__ = ["MARKETING_CONSENT_TEXT_VERSION", "BotConfig", "ConversationEngine"]
 
@@ -99,6 +100,15 @@ class ConversationEngine(RegistrationFlow, SurveyFlow, CardFlow, AccountFlow, Vo
             return [Reply(turn._("Thanks, but I don't need a contact right now."))] + (
                 await self._prompt(turn)
             )
+        if forbidden_character(inbound.text) is not None:
+            return [
+                Reply(
+                    turn._(
+                        "Sorry, this message contains invisible control characters that I "
+                        "cannot read. Please type it again."
+                    )
+                )
+            ] + (await self._prompt(turn))
         text = inbound.text.strip()
         command = text.split()[0].split("@")[0].lower() if text.startswith("/") else ""
         if command in _COMMANDS:

@@ -50,6 +50,12 @@ class Dialect:
             return f"CAST(FLOOR({expr}) AS INTEGER)"
         return f"CAST({expr} AS INTEGER)"
 
+    def month_day(self, expr: str) -> str:
+        """A date column as month * 100 + day (1231 for 31 December)."""
+        if self.postgres:
+            return f"CAST(EXTRACT(MONTH FROM {expr}) * 100 + EXTRACT(DAY FROM {expr}) AS INTEGER)"
+        return f"CAST(strftime('%m%d', {expr}) AS INTEGER)"
+
     def days_between(self, earlier: str, later: str) -> str:
         """Fractional days from one timestamp to another."""
         if self.postgres:

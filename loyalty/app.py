@@ -33,8 +33,10 @@ from loyalty.api import imports as imports_api
 from loyalty.api import pos
 from loyalty.api import segments as segments_api
 from loyalty.api import vouchers as vouchers_api
-from loyalty.api.errors import ApiError, api_error_handler
+from loyalty.api.errors import install_error_handlers
+from loyalty.api.openapi import install_openapi
 from loyalty.body_limit import BodySizeLimit
+from loyalty.input_hygiene import InputHygiene
 from loyalty.log_redaction import install_redaction
 from loyalty.settings import Settings, get_settings
 
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Inside the size limit: bodies it reads are already known to be small enough.
+    app.add_middleware(InputHygiene, body_exempt_prefixes=("/webhooks/", imports_api.PREFIX + "/"))
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -126,7 +130,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(customers_api.router)
     app.include_router(imports_api.router)
     app.include_router(pos_page.router)
-    app.add_exception_handler(ApiError, api_error_handler)
+    install_error_handlers(app)
+    install_openapi(app)
     return app
 
 

@@ -49,7 +49,8 @@ async def telegram_webhook(request: Request) -> dict[str, Any]:
     body = await read_body_limited(request, channel.max_body_bytes)
     try:
         payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # RecursionError: nesting deeper than the parser can follow is not an update either.
         raise HTTPException(status_code=400, detail="Body is not valid JSON.") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         raise HTTPException(status_code=400, detail="Not a Telegram Update: no integer update_id.")

@@ -116,7 +116,8 @@ async def viber_webhook(request: Request) -> dict[str, Any]:
         raise HTTPException(status_code=401, detail="Wrong or missing content signature.")
     try:
         payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        # RecursionError: nesting deeper than the parser can follow is not an update either.
         raise HTTPException(status_code=400, detail="Body is not valid JSON.") from error
     callback = _parse(payload)
     if callback is None or payload["event"] == "webhook":

@@ -9,7 +9,10 @@ from enum import StrEnum
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
+from crm_core.text import forbidden_character
+
 NAME_MAX_LENGTH = 64
+CITY_MAX_LENGTH = 64
 # Letters of any script, single spaces, hyphens and apostrophes between letter runs.
 _NAME = re.compile(r"^[^\W\d_]+(?:[ \-'’ʼ][^\W\d_]+)*$")
 
@@ -40,6 +43,18 @@ def clean_first_name(raw: str) -> str:
     if not _NAME.match(name):
         raise InvalidName(NameProblem.BAD_CHARACTERS)
     return name
+
+
+class InvalidCity(ValueError):
+    """Empty after tidying, too long, or holding a control character."""
+
+
+def clean_city(raw: str) -> str:
+    """A tidy city name (one line, single spaces), the same rule for imports and the API."""
+    city = " ".join(raw.split())
+    if not city or len(city) > CITY_MAX_LENGTH or forbidden_character(city) is not None:
+        raise InvalidCity(raw[:CITY_MAX_LENGTH])
+    return city
 
 
 def normalize_phone(raw: str, default_region: str) -> str:

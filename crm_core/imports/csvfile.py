@@ -7,11 +7,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from crm_core.text import describe, forbidden_character
+
 
 class MissingColumns(ValueError):
     def __init__(self, missing: list[str]) -> None:
         super().__init__(", ".join(missing))
         self.missing = missing
+
+
+def forbidden_cell(values: dict[str, str]) -> tuple[str, str] | None:
+    """The column and reason of the first cell holding a control character, if any: such a
+    row is refused (the same rule as the API and the bot)."""
+    for column, value in values.items():
+        bad = forbidden_character(value) or forbidden_character(column)
+        if bad is not None:
+            return column, f"contains an invisible control character ({describe(bad)})"
+    return None
 
 
 class CsvFile:

@@ -30,6 +30,7 @@ from crm_core.customers.validation import (
     normalize_phone,
     timezone_for_phone,
 )
+from crm_core.imports.csvfile import forbidden_cell
 from crm_core.imports.report import ImportReport
 from crm_core.metrics.service import ensure_metrics_row
 from crm_core.profiles.models import CustomField, CustomFieldValue
@@ -103,6 +104,9 @@ async def import_customers(
     seen_phones: set[str] = set()
     for row, values in rows:
         report.rows += 1
+        if bad := forbidden_cell(values):
+            report.reject(row, *bad)
+            continue
         try:
             phone, name, number, profile, custom, consent = _parse(values, region, fields)
             if phone in seen_phones:

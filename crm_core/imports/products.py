@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from crm_core.catalogue.service import ensure_categories
+from crm_core.imports.csvfile import forbidden_cell
 from crm_core.imports.receipt_rows import Bad, category_path
 from crm_core.imports.report import ImportReport
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
@@ -24,6 +25,9 @@ async def import_products(
     batch: list[tuple[int, str, str, str | None]] = []
     for row, values in rows:
         report.rows += 1
+        if bad := forbidden_cell(values):
+            report.reject(row, *bad)
+            continue
         sku, name = values["sku"], values["name"]
         if not sku or len(sku) > 64:
             report.reject(row, "sku", "required, at most 64 characters")

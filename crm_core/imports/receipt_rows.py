@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from crm_core.cards.numbers import normalize_card_input
 from crm_core.catalogue.service import PATH_SEPARATOR
+from crm_core.imports.csvfile import forbidden_cell
 from crm_core.imports.report import ImportReport
 from crm_core.stores.models import Store
 
@@ -115,7 +116,39 @@ def receipt_rows(
     rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
 ) -> Iterator[tuple[ReceiptHead, int, dict[str, str]]]:
     """Each row that belongs to a receipt, with its receipt's head (the same object for all
-    rows of a receipt). Rows without a known store or a usable receipt id are refused here."""
+    rows of a receipt). Rows without a known store or a usable receipt id are refused here,
+    and so is every row of a receipt with a control character in any of its rows (such text
+    never reaches the database: a receipt is held back until its last row is read)."""
+    pending: list[tuple[ReceiptHead, int, dict[str, str]]] = []
+    refused: tuple[int, str, str] | None = None
+    for head, row, values in _grouped(rows, stores, report):
+        if pending and pending[0][0] is not head:
+            yield from _released(pending, refused, report)
+            pending, refused = [], None
+        pending.append((head, row, values))
+        if refused is None and (bad := forbidden_cell(values)) is not None:
+            refused = (row, *bad)
+    yield from _released(pending, refused, report)
+
+
+def _released(
+    pending: list[tuple[ReceiptHead, int, dict[str, str]]],
+    refused: tuple[int, str, str] | None,
+    report: ImportReport,
+) -> Iterator[tuple[ReceiptHead, int, dict[str, str]]]:
+    if refused is None:
+        yield from pending
+        return
+    for _, row, _ in pending:
+        if row == refused[0]:
+            report.reject(row, refused[1], refused[2])
+        else:
+            report.reject(row, "receipt_id", OTHER_LINE)
+
+
+def _grouped(
+    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
+) -> Iterator[tuple[ReceiptHead, int, dict[str, str]]]:
     head: ReceiptHead | None = None
     finished: set[tuple[int, str]] = set()
     seq = 0

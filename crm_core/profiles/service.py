@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from crm_core.customers.models import Customer
+from crm_core.customers.validation import InvalidCity, InvalidName, clean_city, clean_first_name
 from crm_core.profiles.models import CustomField, CustomFieldValue, FieldKind
 from crm_core.segments.service import PROFILE_CHANGE, customer_changed_safely
 
@@ -21,6 +22,8 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 GENDERS = ("female", "male", "other")
 LANGUAGES = ("uk", "en", "pl", "cs", "ru")
 MAX_CHOICES = 100
+NAME_RULE = "letters, single spaces, hyphens and apostrophes; at most 64 characters"
+CITY_RULE = "one line of at most 64 characters, no control characters"
 
 
 class ProfileProblem(StrEnum):
@@ -30,6 +33,8 @@ class ProfileProblem(StrEnum):
     NO_CHOICES = "no_choices"
     UNKNOWN_FIELD = "unknown_field"
     BAD_VALUE = "bad_value"
+    BAD_NAME = "bad_name"
+    BAD_CITY = "bad_city"
 
 
 class ProfileRejected(ValueError):
@@ -145,13 +150,19 @@ def check_profile(changes: dict[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "first_name":
-            if not isinstance(value, str) or not value.strip() or len(value) > 64:
-                raise ProfileRejected(ProfileProblem.BAD_VALUE, name, "1-64")
-            checked[name] = value.strip()
+            # The bot's rule for names, so every way in accepts the same names.
+            try:
+                checked[name] = clean_first_name(value if isinstance(value, str) else "")
+            except InvalidName:
+                raise ProfileRejected(ProfileProblem.BAD_NAME, name, NAME_RULE) from None
         elif name == "city":
-            if value is not None and (not isinstance(value, str) or len(value) > 64):
-                raise ProfileRejected(ProfileProblem.BAD_VALUE, name, "text")
-            checked[name] = value.strip() if value else None
+            if value is None or value == "":
+                checked[name] = None
+                continue
+            try:
+                checked[name] = clean_city(value if isinstance(value, str) else "")
+            except InvalidCity:
+                raise ProfileRejected(ProfileProblem.BAD_CITY, name, CITY_RULE) from None
         elif name == "gender":
             if value is not None and value not in GENDERS:
                 raise ProfileRejected(ProfileProblem.BAD_VALUE, name, ", ".join(GENDERS))

@@ -7,13 +7,17 @@ else", and every value is a bound parameter: the SQL text comes only from this m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from crm_core.metrics.service import to_minor
 from crm_core.segments.rules import (
     BasketCondition,
+    BirthdayCondition,
     ChannelCondition,
     ChoiceCondition,
     Comparison,
@@ -66,8 +70,8 @@ class Compiler:
             return "(" + joiner.join(self.condition(child) for child in node.children) + ")"
         if isinstance(node, Not):
             return f"(NOT {self.condition(node.child)})"
-        method = getattr(self, f"_{type(node).__name__}")
-        return f"COALESCE(({method(node)}), FALSE)"
+        method = _COMPILERS[type(node)]
+        return f"COALESCE(({method(self, node)}), FALSE)"
 
     # -- comparisons -------------------------------------------------------------------------
 
@@ -378,6 +382,81 @@ class Compiler:
             f"{keyword} (SELECT 1 FROM segment_members sm WHERE sm.customer_id = c.id "
             f"AND sm.segment_id = {self.params(node.segment_id)})"
         )
+
+    def _BirthdayCondition(self, node: BirthdayCondition) -> str:
+        """Birthdays as month * 100 + day, compared with ranges of such numbers; "the next N
+        days" starts from each customer's local date, grouped by the few dates the time
+        zones are on right now (the largest group needs no list of zones)."""
+        day = self.dialect.month_day("c.birth_date")
+        if node.month is not None:
+            low, high = node.month * 100 + 1, node.month * 100 + 31
+            return f"{day} BETWEEN {self.params(low)} AND {self.params(high)}"
+        assert node.within_days is not None
+        groups = sorted(_zones_by_local_date(self.now.replace(second=0, microsecond=0)).items())
+        groups.sort(key=lambda item: len(item[1]))
+        *listed, (default_day, _) = groups
+        parts = [
+            f"WHEN c.timezone IN {self.params.many(list(zones))} THEN "
+            f"{self._birthday_window(day, local, node.within_days)}"
+            for local, zones in listed
+        ]
+        otherwise = self._birthday_window(day, default_day, node.within_days)
+        if not parts:
+            return f"c.birth_date IS NOT NULL AND {otherwise}"
+        return f"c.birth_date IS NOT NULL AND (CASE {' '.join(parts)} ELSE {otherwise} END)"
+
+    def _birthday_window(self, day: str, start: date, days: int) -> str:
+        if days >= 365:
+            return "1 = 1"
+        end = start + timedelta(days=days)
+        low, high = _month_day(start), _month_day(end)
+        if high == 228 and not _leap(end.year):
+            high = 229  # born on 29 February: the 28th in a year without one
+        if start.year == end.year:
+            return f"{day} BETWEEN {self.params(low)} AND {self.params(high)}"
+        return f"({day} >= {self.params(low)} OR {day} <= {self.params(high)})"
+
+
+def _month_day(day: date) -> int:
+    return day.month * 100 + day.day
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+@lru_cache(maxsize=4)
+def _zones_by_local_date(now: datetime) -> dict[date, tuple[str, ...]]:
+    """Every time zone by the date it is on at `now` (at most three dates)."""
+    groups: dict[date, list[str]] = {}
+    for name in sorted(_zone_names()):
+        try:
+            local = now.astimezone(ZoneInfo(name)).date()
+        except (ValueError, OSError):
+            continue
+        groups.setdefault(local, []).append(name)
+    return {local: tuple(names) for local, names in groups.items()}
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+_COMPILERS: dict[type, Callable[[Compiler, object], str]] = {
+    ProfileCondition: Compiler._ProfileCondition,
+    CustomFieldCondition: Compiler._CustomFieldCondition,
+    ConsentCondition: Compiler._ConsentCondition,
+    ChannelCondition: Compiler._ChannelCondition,
+    MetricCondition: Compiler._MetricCondition,
+    RfmScoreCondition: Compiler._RfmScoreCondition,
+    ChoiceCondition: Compiler._ChoiceCondition,
+    PurchasedCondition: Compiler._PurchasedCondition,
+    BasketCondition: Compiler._BasketCondition,
+    EventCondition: Compiler._EventCondition,
+    SegmentCondition: Compiler._SegmentCondition,
+    BirthdayCondition: Compiler._BirthdayCondition,
+}  # type: ignore[dict-item]
 
 
 def simplify(node: Node) -> Node:

@@ -8,20 +8,32 @@ nodes reach the SQL compiler, which binds every value as a parameter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from crm_core.text import describe, forbidden_character
+
 MAX_DEPTH = 64  # any practical depth; the limit only stops abuse
 MAX_NODES = 500
+MAX_TEXT = 255
+# Bounds that keep every comparison inside what dates, intervals and the databases' integer
+# columns can hold, far beyond any real customer.
+MAX_NUMBER = Decimal(10) ** 12
+MAX_COUNT = 10**9  # receipts, custom integers
+MAX_DAYS = 100_000  # about 270 years: any "days since"
+MAX_AGE = 150
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
 
 
 class Reason(StrEnum):
     NOT_AN_OBJECT = "not_an_object"
     UNKNOWN_NODE = "unknown_node"
+    UNKNOWN_KEY = "unknown_key"
     EMPTY_GROUP = "empty_group"
     TOO_DEEP = "too_deep"
     TOO_BIG = "too_big"
@@ -33,14 +45,56 @@ class Reason(StrEnum):
     UNKNOWN_SEGMENT = "unknown_segment"
     UNKNOWN_STORE = "unknown_store"
     CYCLE = "cycle"
+    CONTROL_CHARACTER = "control_character"
+
+
+class Expect(StrEnum):
+    """What a bad value should have been, for a message that says what is allowed."""
+
+    CHOICE = "choice"  # one of `allowed`
+    INTEGER = "integer"  # a whole number from low to high
+    NUMBER = "number"  # a number from low to high
+    TEXT = "text"  # text of at most `high` characters
+    BOOLEAN = "boolean"
+    DATE = "date"  # YYYY-MM-DD from low to high
+    LIST = "list"  # a non-empty list
+    PAIR = "pair"  # [low, high]
+    ORDER = "order"  # a pair whose low is above its high
 
 
 class RuleError(ValueError):
-    def __init__(self, path: str, reason: Reason, detail: str = "") -> None:
+    """A rule refused at `path` for `reason`. `detail` names the limit or what is allowed
+    (never the bad value: that is `given`); `expect` says what a bad value should be."""
+
+    def __init__(
+        self,
+        path: str,
+        reason: Reason,
+        detail: str = "",
+        *,
+        given: Any = None,
+        expect: Expect | None = None,
+        low: Any = None,
+        high: Any = None,
+    ) -> None:
         super().__init__(f"{path}: {reason}{' (' + detail + ')' if detail else ''}")
         self.path = path
         self.reason = reason
         self.detail = detail
+        self.given = None if given is None else str(given)[:80]
+        self.expect = expect
+        self.low = low
+        self.high = high
+
+
+def _choices(path: str, allowed: tuple[str, ...] | frozenset[str], given: Any) -> RuleError:
+    return RuleError(path, Reason.BAD_VALUE, ", ".join(allowed), given=given, expect=Expect.CHOICE)
+
+
+def _range(path: str, expect: Expect, low: Any, high: Any, given: Any = None) -> RuleError:
+    return RuleError(
+        path, Reason.BAD_VALUE, f"{low}..{high}", given=given, expect=expect, low=low, high=high
+    )
 
 
 class ValueType(StrEnum):
@@ -98,6 +152,16 @@ METRICS: dict[str, ValueType] = {
     "typical_interval_days": ValueType.NUMBER,
     "favourite_category": ValueType.TEXT,
     "category_spend": ValueType.MONEY,
+}
+# Allowed ranges of numeric fields whose values become dates, intervals or integer columns.
+RANGES: dict[str, tuple[Any, Any]] = {
+    "age": (0, MAX_AGE),
+    "days_since_registration": (0, MAX_DAYS),
+    "receipts": (0, MAX_COUNT),
+    "avg_items": (0, MAX_COUNT),
+    "days_since_last_purchase": (0, MAX_DAYS),
+    "days_since_first_purchase": (0, MAX_DAYS),
+    "typical_interval_days": (0, MAX_DAYS),
 }
 RFM_SCORES = ("r", "f", "m")
 RFM_SEGMENTS = (
@@ -228,6 +292,15 @@ class SegmentCondition:
     member: bool
 
 
+@dataclass(frozen=True)
+class BirthdayCondition:
+    """A birthday within the next `within_days` days (0: today) in the customer's own time
+    zone, or in `month` (1-12). In a year without 29 February, that birthday is on the 28th."""
+
+    within_days: int | None
+    month: int | None
+
+
 Node = (
     Group
     | Not
@@ -242,6 +315,7 @@ Node = (
     | BasketCondition
     | EventCondition
     | SegmentCondition
+    | BirthdayCondition
 )
 
 
@@ -304,27 +378,31 @@ class _Validator:
             self._only(raw, {"not"}, path)
             return Not(self.node(raw["not"], f"{path}.not" if path else "not", depth + 1))
         kind = raw.get("type")
-        handler = getattr(self, f"_{kind}", None) if isinstance(kind, str) else None
-        if handler is None:
-            raise RuleError(_join(path, "type"), Reason.UNKNOWN_NODE, str(kind or ""))
-        return handler(raw, path)
+        condition = CONDITIONS.get(kind) if isinstance(kind, str) else None
+        if condition is None:
+            if "type" not in raw:
+                raise RuleError(path, Reason.UNKNOWN_NODE, NODE_NAMES, given=_keys(raw))
+            raise RuleError(_join(path, "type"), Reason.UNKNOWN_NODE, NODE_NAMES, given=kind)
+        self._only(raw, condition.keys, path)
+        return condition.build(self, raw, path)
 
     # -- conditions --------------------------------------------------------------------
 
     def _profile(self, raw: dict, path: str) -> Node:
         name = self._required(raw, "field", path)
         if name not in PROFILE_FIELDS:
-            raise RuleError(_join(path, "field"), Reason.UNKNOWN_FIELD, str(name))
+            raise _unknown_field(path, "field", PROFILE_FIELDS, name)
         self.reads.add("profile")
         if name in {"age", "days_since_registration"}:
             self.reads.add("time")
-        return ProfileCondition(name, self._comparison(raw, path, PROFILE_FIELDS[name]))
+        comparison = self._comparison(raw, path, PROFILE_FIELDS[name], bounds=RANGES.get(name))
+        return ProfileCondition(name, comparison)
 
     def _custom_field(self, raw: dict, path: str) -> Node:
         key = self._required(raw, "field", path)
         info = self.catalogue.custom_fields.get(key) if isinstance(key, str) else None
         if info is None:
-            raise RuleError(_join(path, "field"), Reason.UNKNOWN_FIELD, str(key))
+            raise _unknown_field(path, "field", self.catalogue.custom_fields, key)
         kind = FIELD_KINDS[info.kind]
         comparison = self._comparison(raw, path, kind, choices=info.choices)
         self.reads.add("custom")
@@ -333,37 +411,42 @@ class _Validator:
     def _consent(self, raw: dict, path: str) -> Node:
         purpose = raw.get("purpose", "marketing")
         if purpose not in CONSENTS:
-            raise RuleError(_join(path, "purpose"), Reason.BAD_VALUE, str(purpose))
+            raise _choices(_join(path, "purpose"), CONSENTS, purpose)
         self.reads.add("consent")
         return ConsentCondition(purpose, self._bool(raw, "granted", path, default=True))
 
     def _channel(self, raw: dict, path: str) -> Node:
         channel = self._required(raw, "channel", path)
         if channel not in CHANNELS:
-            raise RuleError(_join(path, "channel"), Reason.BAD_VALUE, str(channel))
+            raise _choices(_join(path, "channel"), CHANNELS, channel)
         self.reads.add("channel")
         return ChannelCondition(channel, self._bool(raw, "reachable", path, default=True))
 
     def _metric(self, raw: dict, path: str) -> Node:
         name = self._required(raw, "metric", path)
         if name not in METRICS:
-            raise RuleError(_join(path, "metric"), Reason.UNKNOWN_FIELD, str(name))
+            raise _unknown_field(path, "metric", METRICS, name)
         category = None
         if name == "category_spend":
             category = self._category(raw, path, required=True)
+        elif "category" in raw:
+            raise RuleError(
+                _join(path, "category"),
+                Reason.UNKNOWN_KEY,
+                ", ".join(sorted(METRIC_KEYS - {"category"})),
+                given="category",
+            )
         self.reads.add("metrics")
         if name.startswith("days_since"):
             self.reads.add("time")
-        return MetricCondition(name, self._comparison(raw, path, METRICS[name]), category)
+        comparison = self._comparison(raw, path, METRICS[name], bounds=RANGES.get(name))
+        return MetricCondition(name, comparison, category)
 
     def _rfm(self, raw: dict, path: str) -> Node:
         score = self._required(raw, "score", path)
         if score not in RFM_SCORES:
-            raise RuleError(_join(path, "score"), Reason.UNKNOWN_FIELD, str(score))
-        comparison = self._comparison(raw, path, ValueType.INTEGER)
-        for value in _scalars(comparison):
-            if not 1 <= value <= 5:
-                raise RuleError(_join(path, "value"), Reason.BAD_VALUE, "1..5")
+            raise _unknown_field(path, "score", RFM_SCORES, score)
+        comparison = self._comparison(raw, path, ValueType.INTEGER, bounds=(1, 5))
         self.reads.add("metrics")
         return RfmScoreCondition(score, comparison)
 
@@ -377,12 +460,14 @@ class _Validator:
     def _purchased(self, raw: dict, path: str) -> Node:
         category = self._category(raw, path, required=False)
         sku = raw.get("sku")
-        if sku is not None and (not isinstance(sku, str) or not sku.strip()):
-            raise RuleError(_join(path, "sku"), Reason.BAD_VALUE)
+        if sku is not None:
+            sku = self._text(sku, _join(path, "sku"))
+            if not sku.strip():
+                raise _range(_join(path, "sku"), Expect.TEXT, 1, MAX_TEXT)
         store = self._store(raw, path)
         min_sum = raw.get("min_sum")
         if min_sum is not None:
-            min_sum = self._decimal(min_sum, _join(path, "min_sum"))
+            min_sum = self._decimal(min_sum, _join(path, "min_sum"), (0, MAX_NUMBER))
         self.reads.add("purchases")
         within = self._within(raw, path)
         return PurchasedCondition(
@@ -396,12 +481,11 @@ class _Validator:
 
     def _basket(self, raw: dict, path: str) -> Node:
         measure = raw.get("measure", "value")
-        if measure not in {"value", "items"}:
-            raise RuleError(_join(path, "measure"), Reason.BAD_VALUE, str(measure))
+        if measure not in MEASURES:
+            raise _choices(_join(path, "measure"), MEASURES, measure)
         kind = ValueType.MONEY if measure == "value" else ValueType.NUMBER
-        comparison = self._comparison(raw, path, kind)
-        if comparison.op in {"is_set", "is_not_set"}:
-            raise RuleError(_join(path, "op"), Reason.UNKNOWN_OPERATOR, comparison.op)
+        operators = tuple(op for op in OPERATORS[kind] if op not in {"is_set", "is_not_set"})
+        comparison = self._comparison(raw, path, kind, operators=operators)
         self.reads.add("purchases")
         return BasketCondition(
             measure,
@@ -421,7 +505,7 @@ class _Validator:
     def _event(self, raw: dict, path: str) -> Node:
         kind = self._required(raw, "kind", path)
         if kind not in EVENT_KINDS:
-            raise RuleError(_join(path, "kind"), Reason.BAD_VALUE, str(kind))
+            raise _choices(_join(path, "kind"), EVENT_KINDS, kind)
         self.reads.add("events")
         return EventCondition(
             kind, self._within(raw, path), self._positive_int(raw, "min_times", path, default=1)
@@ -439,90 +523,166 @@ class _Validator:
         self.reads.add("segments")
         return SegmentCondition(segment_id, self._bool(raw, "member", path, default=True))
 
+    def _birthday(self, raw: dict, path: str) -> Node:
+        within, month = raw.get("within_days"), raw.get("month")
+        if (within is None) == (month is None):
+            raise RuleError(
+                path if within is None else _join(path, "month"),
+                Reason.MISSING if within is None else Reason.UNKNOWN_KEY,
+                "within_days, month",
+                given=None if within is None else "month",
+            )
+        self.reads.add("profile")
+        if month is not None:
+            return BirthdayCondition(None, self._whole(month, _join(path, "month"), (1, 12)))
+        self.reads.add("time")
+        days = self._whole(within, _join(path, "within_days"), (0, MAX_BIRTHDAY_DAYS))
+        return BirthdayCondition(days, None)
+
     # -- pieces ------------------------------------------------------------------------
 
     def _names(self, raw: dict, path: str, what: str, allowed: tuple[str, ...]) -> Node:
         op = raw.get("op", "in")
-        if op not in {"eq", "ne", "in", "not_in"}:
-            raise RuleError(_join(path, "op"), Reason.UNKNOWN_OPERATOR, str(op))
+        if op not in NAME_OPERATORS:
+            raise RuleError(
+                _join(path, "op"), Reason.UNKNOWN_OPERATOR, ", ".join(NAME_OPERATORS), given=op
+            )
         value = self._required(raw, "value", path)
         names = (value,) if op in {"eq", "ne"} else value
         if not isinstance(names, (list, tuple)) or not names:
-            raise RuleError(_join(path, "value"), Reason.BAD_VALUE)
-        for name in names:
+            raise RuleError(_join(path, "value"), Reason.BAD_VALUE, expect=Expect.LIST)
+        for index, name in enumerate(names):
             if name not in allowed:
-                raise RuleError(_join(path, "value"), Reason.BAD_VALUE, str(name))
+                where = _join(path, "value") + ("" if op in {"eq", "ne"} else f"[{index}]")
+                raise _choices(where, allowed, name)
         self.reads.add("metrics")
         return ChoiceCondition(what, tuple(names), negate=op in {"ne", "not_in"})
 
     def _comparison(
-        self, raw: dict, path: str, kind: ValueType, choices: tuple[str, ...] = ()
+        self,
+        raw: dict,
+        path: str,
+        kind: ValueType,
+        choices: tuple[str, ...] = (),
+        bounds: tuple[Any, Any] | None = None,
+        operators: tuple[str, ...] | None = None,
     ) -> Comparison:
         op = raw.get("op", "eq")
-        if op not in OPERATORS[kind]:
-            raise RuleError(_join(path, "op"), Reason.UNKNOWN_OPERATOR, str(op))
+        allowed = operators or OPERATORS[kind]
+        if op not in allowed:
+            raise RuleError(
+                _join(path, "op"), Reason.UNKNOWN_OPERATOR, ", ".join(allowed), given=op
+            )
         where = _join(path, "value")
         if op in {"is_set", "is_not_set"}:
+            if "value" in raw:
+                raise RuleError(
+                    where,
+                    Reason.UNKNOWN_KEY,
+                    ", ".join(sorted(set(raw) - {"value"})),
+                    given="value",
+                )
             return Comparison(op)
         value = self._required(raw, "value", path)
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
-                raise RuleError(where, Reason.BAD_VALUE, "[low, high]")
-            low, high = (self._typed(v, kind, where, choices) for v in value)
+                raise RuleError(where, Reason.BAD_VALUE, expect=Expect.PAIR)
+            low, high = (
+                self._typed(v, kind, f"{where}[{i}]", choices, bounds) for i, v in enumerate(value)
+            )
             if low > high:
-                raise RuleError(where, Reason.BAD_VALUE, "low > high")
+                raise RuleError(where, Reason.BAD_VALUE, expect=Expect.ORDER)
             return Comparison(op, (low, high))
         if op in {"in", "not_in"}:
             if not isinstance(value, list) or not value:
-                raise RuleError(where, Reason.BAD_VALUE, "[...]")
-            return Comparison(op, tuple(self._typed(v, kind, where, choices) for v in value))
-        return Comparison(op, self._typed(value, kind, where, choices))
+                raise RuleError(where, Reason.BAD_VALUE, expect=Expect.LIST)
+            return Comparison(
+                op,
+                tuple(
+                    self._typed(v, kind, f"{where}[{i}]", choices, bounds)
+                    for i, v in enumerate(value)
+                ),
+            )
+        return Comparison(op, self._typed(value, kind, where, choices, bounds))
 
-    def _typed(self, value: Any, kind: ValueType, where: str, choices: tuple[str, ...]) -> Any:
+    def _typed(
+        self,
+        value: Any,
+        kind: ValueType,
+        where: str,
+        choices: tuple[str, ...],
+        bounds: tuple[Any, Any] | None = None,
+    ) -> Any:
         if kind in {ValueType.TEXT, ValueType.CHOICE}:
-            if not isinstance(value, str) or len(value) > 255:
-                raise RuleError(where, Reason.BAD_VALUE, "text")
-            if kind is ValueType.CHOICE and choices and value not in choices:
-                raise RuleError(where, Reason.BAD_VALUE, value)
-            return value
+            text = self._text(value, where)
+            if kind is ValueType.CHOICE and choices and text not in choices:
+                raise _choices(where, choices, text)
+            return text
         if kind is ValueType.BOOLEAN:
             if not isinstance(value, bool):
-                raise RuleError(where, Reason.BAD_VALUE, "true/false")
+                raise RuleError(where, Reason.BAD_VALUE, given=value, expect=Expect.BOOLEAN)
             return value
         if kind is ValueType.DATE:
-            try:
-                return date.fromisoformat(value) if isinstance(value, str) else _fail()
-            except ValueError:
-                raise RuleError(where, Reason.BAD_VALUE, "YYYY-MM-DD") from None
+            day = None
+            if isinstance(value, str) and len(value) == 10:
+                try:
+                    day = date.fromisoformat(value)
+                except ValueError:
+                    day = None
+            if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+                raise _range(
+                    where, Expect.DATE, EARLIEST_DATE.isoformat(), LATEST_DATE.isoformat(), value
+                )
+            return day
         if kind is ValueType.INTEGER:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise RuleError(where, Reason.BAD_VALUE, "integer")
-            return value
-        return self._decimal(value, where)
+            return self._whole(value, where, bounds or (0, MAX_COUNT))
+        return self._decimal(value, where, bounds or (-MAX_NUMBER, MAX_NUMBER))
 
     @staticmethod
-    def _decimal(value: Any, where: str) -> Decimal:
+    def _text(value: Any, where: str) -> str:
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise _range(where, Expect.TEXT, 0, MAX_TEXT)
+        bad = forbidden_character(value)
+        if bad is not None:
+            raise RuleError(where, Reason.CONTROL_CHARACTER, describe(bad))
+        return value
+
+    @staticmethod
+    def _whole(value: Any, where: str, bounds: tuple[int, int]) -> int:
+        low, high = bounds
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _range(where, Expect.INTEGER, low, high, value)
+        return value
+
+    @staticmethod
+    def _decimal(value: Any, where: str, bounds: tuple[Any, Any]) -> Decimal:
+        low, high = bounds
+        refused = _range(where, Expect.NUMBER, low, high, value)
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise RuleError(where, Reason.BAD_VALUE, "number")
+            raise refused
+        if isinstance(value, str) and len(value) > 40:
+            raise refused
         try:
             number = Decimal(str(value))
         except InvalidOperation:
-            raise RuleError(where, Reason.BAD_VALUE, "number") from None
-        if not number.is_finite() or abs(number) > Decimal(10) ** 12:
-            raise RuleError(where, Reason.BAD_VALUE, "number")
+            raise refused from None
+        if not number.is_finite() or not low <= number <= high:
+            raise refused
         return number
 
     def _category(self, raw: dict, path: str, required: bool) -> str | None:
         category = raw.get("category")
         if category is None and not required:
             return None
-        if not isinstance(category, str) or category.strip("/ ") == "":
-            raise RuleError(
-                _join(path, "category"), Reason.MISSING if category is None else Reason.BAD_VALUE
-            )
+        where = _join(path, "category")
+        if category is None:
+            raise RuleError(where, Reason.MISSING)
+        category = self._text(category, where)
+        if category.strip("/ ") == "":
+            raise _range(where, Expect.TEXT, 1, MAX_TEXT)
         category = "/".join(part.strip() for part in category.strip("/").split("/"))
         if category not in self.catalogue.category_paths:
-            raise RuleError(_join(path, "category"), Reason.UNKNOWN_CATEGORY, category)
+            raise RuleError(where, Reason.UNKNOWN_CATEGORY, category)
         return category
 
     def _within(self, raw: dict, path: str) -> int | None:
@@ -531,22 +691,19 @@ class _Validator:
         self.reads.add("time")
         return self._positive_int(raw, "within_days", path, default=None, maximum=36500)
 
-    @staticmethod
     def _positive_int(
-        raw: dict, key: str, path: str, default: int | None, maximum: int = 10**6
+        self, raw: dict, key: str, path: str, default: int | None, maximum: int = 10**6
     ) -> Any:
         value = raw.get(key, default)
         if value is default:
             return value
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-            raise RuleError(_join(path, key), Reason.BAD_VALUE, f"1..{maximum}")
-        return value
+        return self._whole(value, _join(path, key), (1, maximum))
 
     @staticmethod
     def _bool(raw: dict, key: str, path: str, default: bool) -> bool:
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            raise RuleError(_join(path, key), Reason.BAD_VALUE, "true/false")
+            raise RuleError(_join(path, key), Reason.BAD_VALUE, given=value, expect=Expect.BOOLEAN)
         return value
 
     @staticmethod
@@ -556,26 +713,59 @@ class _Validator:
         return raw[key]
 
     @staticmethod
-    def _only(raw: dict, keys: set[str], path: str) -> None:
-        extra = set(raw) - keys
+    def _only(raw: dict, keys: frozenset[str] | set[str], path: str) -> None:
+        extra = sorted(str(key) for key in set(raw) - keys)
         if extra:
-            raise RuleError(_join(path, sorted(extra)[0]), Reason.UNKNOWN_NODE)
+            raise RuleError(
+                _join(path, extra[0]), Reason.UNKNOWN_KEY, ", ".join(sorted(keys)), given=extra[0]
+            )
 
 
-def _fail() -> Any:
-    raise ValueError
+@dataclass(frozen=True)
+class _Condition:
+    """One condition type: the keys it takes and the validator method that builds it."""
+
+    keys: frozenset[str]
+    build: Callable[[_Validator, dict, str], Node]
+
+
+COMPARED = frozenset({"type", "op", "value"})
+METRIC_KEYS = COMPARED | {"metric", "category"}
+WINDOW = frozenset({"within_days", "min_times"})
+MEASURES = ("value", "items")
+NAME_OPERATORS = ("eq", "ne", "in", "not_in")
+MAX_BIRTHDAY_DAYS = 366
+# The explicit table of condition types: nothing outside it is ever called by name.
+CONDITIONS: dict[str, _Condition] = {
+    "profile": _Condition(COMPARED | {"field"}, _Validator._profile),
+    "custom_field": _Condition(COMPARED | {"field"}, _Validator._custom_field),
+    "consent": _Condition(frozenset({"type", "purpose", "granted"}), _Validator._consent),
+    "channel": _Condition(frozenset({"type", "channel", "reachable"}), _Validator._channel),
+    "metric": _Condition(METRIC_KEYS, _Validator._metric),
+    "rfm": _Condition(COMPARED | {"score"}, _Validator._rfm),
+    "rfm_segment": _Condition(COMPARED, _Validator._rfm_segment),
+    "lifecycle": _Condition(COMPARED, _Validator._lifecycle),
+    "purchased": _Condition(
+        WINDOW | {"type", "category", "sku", "store", "min_sum"}, _Validator._purchased
+    ),
+    "basket": _Condition(COMPARED | WINDOW | {"measure"}, _Validator._basket),
+    "event": _Condition(WINDOW | {"type", "kind"}, _Validator._event),
+    "segment": _Condition(frozenset({"type", "segment_id", "member"}), _Validator._segment),
+    "birthday": _Condition(frozenset({"type", "within_days", "month"}), _Validator._birthday),
+}
+NODE_NAMES = "all, any, not, " + ", ".join(CONDITIONS)
+
+
+def _keys(raw: dict) -> str:
+    return ", ".join(sorted(str(key) for key in raw))[:80]
+
+
+def _unknown_field(path: str, key: str, allowed: Mapping | tuple, given: Any) -> RuleError:
+    return RuleError(_join(path, key), Reason.UNKNOWN_FIELD, ", ".join(allowed), given=given)
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _scalars(comparison: Comparison) -> list[Any]:
-    if comparison.value is None:
-        return []
-    if isinstance(comparison.value, tuple):
-        return list(comparison.value)
-    return [comparison.value]
 
 
 def validate_rule(raw: Any, catalogue: Catalogue) -> Rule:

@@ -39,6 +39,7 @@ from crm_core.vouchers.models import Voucher
 from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.ids import BigId, Id
 from loyalty.settings import SUPPORTED_LANGUAGES
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["marketer: campaigns"])
@@ -65,8 +66,8 @@ class ScheduleIn(BaseModel):
 
 class CampaignBody(BaseModel):
     name: str
-    segment_id: int
-    exclude_segment_ids: list[int] = []
+    segment_id: Id
+    exclude_segment_ids: list[Id] = Field(default_factory=list, max_length=100)
     messages: dict[str, MessageIn]
     default_language: str
     schedule: ScheduleIn
@@ -113,7 +114,7 @@ class PreviewOut(BaseModel):
 
 
 class TestSendIn(BaseModel):
-    segment_id: int
+    segment_id: Id
 
 
 class UpliftOut(BaseModel):
@@ -219,7 +220,7 @@ async def list_campaigns(key: Marketer) -> list[CampaignOut]:
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)
-async def get_campaign(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+async def get_campaign(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     return campaign_out(await campaign_or_404(campaign_id, language))
 
 
@@ -239,7 +240,7 @@ async def _sample_voucher(campaign: Campaign, customer_id: int) -> Voucher | Non
 
 
 @router.post("/{campaign_id}/preview", response_model=PreviewOut, summary="Before scheduling")
-async def preview(campaign_id: int, key: Marketer, language: Language) -> PreviewOut:
+async def preview(campaign_id: Id, key: Marketer, language: Language) -> PreviewOut:
     """Audience, control and suppressed counts now, and three messages rendered for real
     recipients (the voucher code in them is an example; each recipient gets their own)."""
     campaign = await campaign_or_404(campaign_id, language)
@@ -281,7 +282,7 @@ async def preview(campaign_id: int, key: Marketer, language: Language) -> Previe
 
 @router.post("/{campaign_id}/test-send", status_code=202, summary="Send now to a test segment")
 async def test_send(
-    campaign_id: int, body: TestSendIn, key: Marketer, language: Language
+    campaign_id: Id, body: TestSendIn, key: Marketer, language: Language
 ) -> dict[str, int]:
     campaign = await campaign_or_404(campaign_id, language)
     if not await Segment.filter(id=body.segment_id).exists():
@@ -299,24 +300,24 @@ async def _move(campaign_id: int, language: str, move) -> CampaignOut:
 
 
 @router.post("/{campaign_id}/schedule", response_model=CampaignOut)
-async def schedule(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+async def schedule(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """Draft to scheduled: the scheduler picks it up within seconds."""
     return await _move(campaign_id, language, schedule_campaign)
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut)
-async def pause(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+async def pause(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """Workers stop sending its messages within seconds; nothing is lost."""
     return await _move(campaign_id, language, pause_campaign)
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignOut)
-async def resume(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+async def resume(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     return await _move(campaign_id, language, resume_campaign)
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignOut)
-async def cancel(campaign_id: int, key: Marketer, language: Language) -> CampaignOut:
+async def cancel(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """No more runs; messages not yet sent end as skipped (cancelled)."""
     return await _move(campaign_id, language, cancel_campaign)
 
@@ -372,21 +373,21 @@ async def _results(campaign_id: int, run_id: int | None, language: str, request:
 
 
 @router.get("/{campaign_id}/results", response_model=ResultsOut, summary="Uplift and more")
-async def results(campaign_id: int, key: Marketer, language: Language, request: Request):
+async def results(campaign_id: Id, key: Marketer, language: Language, request: Request):
     """Treatment against control over all runs (test sends excluded), intention to treat."""
     return await _results(campaign_id, None, language, request)
 
 
 @router.get("/{campaign_id}/runs/{run_id}/results", response_model=ResultsOut)
 async def run_results(
-    campaign_id: int, run_id: int, key: Marketer, language: Language, request: Request
+    campaign_id: Id, run_id: BigId, key: Marketer, language: Language, request: Request
 ):
     return await _results(campaign_id, run_id, language, request)
 
 
 @router.get("/{campaign_id}/results.csv", summary="Results as CSV (figure, value)")
 async def results_csv(
-    campaign_id: int, key: Marketer, language: Language, request: Request
+    campaign_id: Id, key: Marketer, language: Language, request: Request
 ) -> Response:
     figures = (await _results(campaign_id, None, language, request)).model_dump()
     out = io.StringIO()

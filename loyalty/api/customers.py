@@ -4,12 +4,15 @@ custom fields every profile carries."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from crm_core.clock import utcnow
 from crm_core.customers.directory import BadCursor, SortKey, list_customers
@@ -35,6 +38,7 @@ from crm_core.staff.models import ApiKey, Role
 from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.ids import BigId, Id
 from loyalty.api.segments import rule_error
 
 router = APIRouter(prefix="/api/v1", tags=["marketer: customers"])
@@ -49,8 +53,16 @@ class CustomerPage(BaseModel):
 
 
 class ProfilePatch(BaseModel):
-    first_name: str | None = None
-    city: str | None = None
+    """Demographics and custom fields. Unknown keys are refused; so are the phone number
+    (confirmed by the customer in their messenger) and marketing consent (the customer's
+    own decision: /stop and /subscribe in the chat, or an import with its evidence)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str | None = Field(
+        default=None, description="Letters, single spaces, hyphens, apostrophes; at most 64."
+    )
+    city: str | None = Field(default=None, description="One line, at most 64 characters.")
     gender: str | None = None
     birth_date: date | None = None
     language: str | None = None
@@ -58,6 +70,18 @@ class ProfilePatch(BaseModel):
     custom_fields: dict[str, Any] | None = Field(
         default=None, description="Key -> value; null clears a value."
     )
+    phone: SkipJsonSchema[Any] = None
+    marketing_consent: SkipJsonSchema[Any] = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone_is_the_customers(cls, _value: Any) -> Any:
+        raise PydanticCustomError("phone_not_editable", "the phone number is not editable")
+
+    @field_validator("marketing_consent", mode="before")
+    @classmethod
+    def _consent_is_the_customers(cls, _value: Any) -> Any:
+        raise PydanticCustomError("consent_not_editable", "marketing consent is not editable")
 
 
 class CustomFieldIn(BaseModel):
@@ -115,7 +139,7 @@ async def customers(
     rfm_segment: Annotated[list[str] | None, Query()] = None,
     city: str | None = None,
     customer_language: Annotated[str | None, Query(alias="language")] = None,
-    segment_id: int | None = None,
+    segment_id: Id | None = None,
     consent: bool | None = None,
     channel: str | None = None,
     min_spent: Decimal | None = None,
@@ -127,49 +151,71 @@ async def customers(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CustomerPage:
+    # Each filter becomes a rule condition; `sources` remembers which query parameter made
+    # it, so a refusal names the parameter the caller wrote.
     conditions: list[dict[str, Any]] = []
+    sources: list[str] = []
+
+    def add(source: str, condition: dict[str, Any]) -> None:
+        conditions.append(condition)
+        sources.append(source)
+
     if stage:
-        conditions.append({"type": "lifecycle", "op": "in", "value": stage})
+        add("stage", {"type": "lifecycle", "op": "in", "value": stage})
     if rfm_segment:
-        conditions.append({"type": "rfm_segment", "op": "in", "value": rfm_segment})
+        add("rfm_segment", {"type": "rfm_segment", "op": "in", "value": rfm_segment})
     if city:
-        conditions.append({"type": "profile", "field": "city", "op": "eq", "value": city})
+        add("city", {"type": "profile", "field": "city", "op": "eq", "value": city})
     if customer_language:
-        conditions.append(
-            {"type": "profile", "field": "language", "op": "eq", "value": customer_language}
-        )
+        add("language", {"type": "profile", "field": "language", "op": "eq",
+                         "value": customer_language})  # fmt: skip
     if segment_id is not None:
-        conditions.append({"type": "segment", "segment_id": segment_id})
+        add("segment_id", {"type": "segment", "segment_id": segment_id})
     if consent is not None:
-        conditions.append({"type": "consent", "granted": consent})
+        add("consent", {"type": "consent", "granted": consent})
     if channel:
-        conditions.append({"type": "channel", "channel": channel})
+        add("channel", {"type": "channel", "channel": channel})
     if min_spent is not None:
-        conditions.append(
-            {"type": "metric", "metric": "total_spent", "op": "gte", "value": str(min_spent)}
-        )
+        add("min_spent", {"type": "metric", "metric": "total_spent", "op": "gte",
+                          "value": str(min_spent)})  # fmt: skip
     if max_spent is not None:
-        conditions.append(
-            {"type": "metric", "metric": "total_spent", "op": "lte", "value": str(max_spent)}
-        )
+        add("max_spent", {"type": "metric", "metric": "total_spent", "op": "lte",
+                          "value": str(max_spent)})  # fmt: skip
     if rule:
         try:
-            conditions.append(json.loads(rule))
-        except ValueError:
-            raise rule_error(RuleError("rule", Reason.NOT_AN_OBJECT), language) from None
+            add("rule", json.loads(rule))
+        except (ValueError, RecursionError):
+            raise _filter_error(RuleError("", Reason.NOT_AN_OBJECT), "rule", language) from None
     try:
         page = await list_customers(
             conditions, utcnow(), sort, descending, cursor, limit, name_prefix=name
         )
     except RuleError as error:
-        raise rule_error(error, language) from None
+        index, inner = _condition_index(error.path)
+        source = sources[index] if index is not None and index < len(sources) else "rule"
+        raise _filter_error(error, source, language, inner) from None
     except BadCursor:
         raise ApiError(422, "bad_cursor", texts.BAD_CURSOR, language) from None
     return CustomerPage(items=[_plain(row) for row in page.items], next_cursor=page.next_cursor)
 
 
+_CONDITION = re.compile(r"^all\[(\d+)\]\.?(.*)$")
+
+
+def _condition_index(path: str) -> tuple[int | None, str]:
+    """'all[2].any[0].value' -> (2, 'any[0].value'): which filter, and where inside it."""
+    match = _CONDITION.match(path)
+    return (int(match[1]), match[2]) if match else (None, path)
+
+
+def _filter_error(error: RuleError, source: str, language: str, inner: str = "") -> ApiError:
+    """A refused filter names its query parameter (and, for `rule`, the path inside it)."""
+    path = f"{source}.{inner}" if source == "rule" and inner else source
+    return rule_error(error, language, message=texts.QUERY_INVALID, path=path)
+
+
 @router.get("/customers/{customer_id}", summary="Full profile")
-async def customer(customer_id: int, key: Marketer, language: Language) -> dict[str, Any]:
+async def customer(customer_id: BigId, key: Marketer, language: Language) -> dict[str, Any]:
     try:
         return await full_profile(customer_id, utcnow())
     except CustomerNotFound:
@@ -178,7 +224,7 @@ async def customer(customer_id: int, key: Marketer, language: Language) -> dict[
 
 @router.patch("/customers/{customer_id}", summary="Edit profile and custom fields")
 async def edit_customer(
-    customer_id: int, body: ProfilePatch, key: Marketer, language: Language
+    customer_id: BigId, body: ProfilePatch, key: Marketer, language: Language
 ) -> dict[str, Any]:
     await _customer_or_404(customer_id, language)
     changes = body.model_dump(exclude_unset=True)
@@ -196,12 +242,10 @@ async def edit_customer(
 
 @router.get("/customers/{customer_id}/purchases", summary="Purchase history, newest first")
 async def purchases(
-    customer_id: int,
+    customer_id: BigId,
     key: Marketer,
     language: Language,
-    before: Annotated[
-        int | None, Query(ge=1, description="Cursor: the last purchase id seen")
-    ] = None,
+    before: Annotated[BigId | None, Query(description="Cursor: the last purchase id seen")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     try:
@@ -212,7 +256,7 @@ async def purchases(
 
 
 @router.get("/customers/{customer_id}/data", summary="Everything stored (right of access)")
-async def inventory(customer_id: int, key: Marketer, language: Language) -> dict[str, Any]:
+async def inventory(customer_id: BigId, key: Marketer, language: Language) -> dict[str, Any]:
     try:
         return await data_inventory(customer_id, utcnow())
     except CustomerNotFound:
@@ -220,7 +264,7 @@ async def inventory(customer_id: int, key: Marketer, language: Language) -> dict
 
 
 @router.delete("/customers/{customer_id}", status_code=204, summary="Erase (right to erasure)")
-async def erase(customer_id: int, key: Marketer, language: Language) -> Response:
+async def erase(customer_id: BigId, key: Marketer, language: Language) -> Response:
     customer = await _customer_or_404(customer_id, language)
     await erase_customer(customer, "api", ERASURE_TEXT_VERSION, utcnow())
     return Response(status_code=204)

@@ -6,26 +6,45 @@ from bot.i18n import N_
 from crm_core.campaigns.service import Problem as CampaignProblem
 from crm_core.campaigns.stats import Verdict
 from crm_core.profiles.service import ProfileProblem
-from crm_core.segments.rules import Reason
+from crm_core.segments.rules import Expect, Reason
 
 RULE_REASONS = {
     Reason.NOT_AN_OBJECT: N_("Each node of a rule must be a JSON object."),
-    Reason.UNKNOWN_NODE: N_(
-        "Unknown node: use all, any, not, or a condition with a known type ({detail})."
+    Reason.UNKNOWN_NODE: N_("Unknown node \u201c{given}\u201d: use one of {detail}."),
+    Reason.UNKNOWN_KEY: N_(
+        "\u201c{given}\u201d is not a key of this node; allowed keys: {detail}."
     ),
     Reason.EMPTY_GROUP: N_("A group needs a list with at least one condition."),
     Reason.TOO_DEEP: N_("The rule is nested too deeply (at most {detail} levels)."),
     Reason.TOO_BIG: N_("The rule has too many nodes (at most {detail})."),
     Reason.MISSING: N_("This value is required."),
-    Reason.UNKNOWN_FIELD: N_("There is no such field or metric: {detail}."),
-    Reason.UNKNOWN_OPERATOR: N_("This operator cannot be used here: {detail}."),
-    Reason.BAD_VALUE: N_("This value is not valid here (expected: {detail})."),
+    Reason.UNKNOWN_FIELD: N_("There is no field or metric \u201c{given}\u201d; allowed: {detail}."),
+    Reason.UNKNOWN_OPERATOR: N_(
+        "The operator \u201c{given}\u201d cannot be used here; allowed: {detail}."
+    ),
+    Reason.BAD_VALUE: N_("This value is not valid here."),
     Reason.UNKNOWN_CATEGORY: N_("There is no category {detail} in the catalogue."),
     Reason.UNKNOWN_SEGMENT: N_("There is no segment {detail}."),
     Reason.UNKNOWN_STORE: N_("There is no store {detail}."),
     Reason.CYCLE: N_("Segments cannot refer to each other in a circle."),
+    Reason.CONTROL_CHARACTER: N_(
+        "The text contains an invisible control character ({detail}); remove it."
+    ),
+}
+# What a refused value should have been (Reason.BAD_VALUE), said with its limits.
+EXPECTATIONS = {
+    Expect.CHOICE: N_("\u201c{given}\u201d is not allowed here; allowed: {detail}."),
+    Expect.INTEGER: N_("A whole number from {low} to {high} is expected."),
+    Expect.NUMBER: N_("A number from {low} to {high} is expected."),
+    Expect.TEXT: N_("Text of {low} to {high} characters is expected."),
+    Expect.BOOLEAN: N_("true or false is expected."),
+    Expect.DATE: N_("A date (YYYY-MM-DD) from {low} to {high} is expected."),
+    Expect.LIST: N_("A non-empty list of values is expected."),
+    Expect.PAIR: N_("A pair [low, high] is expected."),
+    Expect.ORDER: N_("The first value of the pair must not be greater than the second."),
 }
 RULE_INVALID = N_("The rule is not valid at \u201c{path}\u201d: {reason}")
+QUERY_INVALID = N_("The query parameter \u201c{path}\u201d is not valid: {reason}")
 
 PROFILE_PROBLEMS = {
     ProfileProblem.BAD_KEY: N_("A field key uses lowercase letters, digits and _ only."),
@@ -34,6 +53,13 @@ PROFILE_PROBLEMS = {
     ProfileProblem.NO_CHOICES: N_("A choice field needs its list of choices."),
     ProfileProblem.UNKNOWN_FIELD: N_("There is no field {field}."),
     ProfileProblem.BAD_VALUE: N_("The value of {field} is not valid (expected: {expected})."),
+    ProfileProblem.BAD_NAME: N_(
+        "A first name has letters, single spaces, hyphens and apostrophes only, at most 64 "
+        "characters (the same rule as in the chat)."
+    ),
+    ProfileProblem.BAD_CITY: N_(
+        "A city is one line of at most 64 characters, without control characters."
+    ),
 }
 
 SEGMENT_NOT_FOUND = N_("There is no such segment.")

@@ -35,6 +35,7 @@ from crm_core.vouchers.service import (
 from loyalty.api import schemas
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.ids import BigId
 from loyalty.api.texts import (
     PROBLEMS,
     REFUSALS,
@@ -127,6 +128,11 @@ async def store_of(key: ApiKey, requested: str | None, language: str) -> Store:
                 403, "store_mismatch", N_("This key belongs to another store."), language
             )
         store = await store_by_code(requested)
+        if store is None:
+            raise ApiError(
+                422, "store_unknown", N_("There is no store with the code {store}."), language,
+                store=requested,
+            )  # fmt: skip
     if store is None:
         raise ApiError(422, "store_unknown", N_("Say which store this is for."), language)
     return store
@@ -226,7 +232,7 @@ async def validate(
     code: str, body: schemas.BasketIn, key: Cashier, language: Language
 ) -> schemas.VerdictOut:
     """Whether the voucher applies to this basket, and if not, exactly why."""
-    store = await store_of(key, None, language)
+    store = await store_of(key, body.store, language)
     customer_id = await _customer_id_for(body.card, language)
     try:
         voucher, verdict = await validate_voucher(
@@ -257,7 +263,7 @@ async def redeem(
     code: str, body: schemas.RedeemIn, key: Cashier, language: Language
 ) -> schemas.RedemptionOut:
     """Use the voucher on a receipt, exactly once; a retry for that receipt gets the same answer."""
-    store = await store_of(key, None, language)
+    store = await store_of(key, body.store, language)
     till = body.till or key.till or "-"
     customer_id = await _customer_id_for(body.card, language)
     try:
@@ -379,10 +385,10 @@ async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> 
 
 @router.post("/purchases/{purchase_id}/refund", response_model=schemas.RefundOut, summary="Refund")
 async def refund(
-    purchase_id: int, body: schemas.RefundIn, key: Cashier, language: Language
+    purchase_id: BigId, body: schemas.RefundIn, key: Cashier, language: Language
 ) -> schemas.RefundOut:
     """Refund the whole receipt or some lines; vouchers it no longer earns are given back."""
-    store = await store_of(key, None, language)
+    store = await store_of(key, body.store, language)
     lines = (
         tuple(purchases.RefundLineIn(line.line_no, line.quantity) for line in body.lines)
         if body.lines is not None

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from crm_core.vouchers.models import VoucherKind
+from loyalty.api.ids import INT_MAX, Moment
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
@@ -37,19 +38,12 @@ class PurchaseIn(BaseModel):
     store: Code | None = Field(default=None, description="Store code; defaults to the key's store.")
     till: Code | None = Field(default=None, description="Till; defaults to the key's till.")
     receipt_id: Code
-    purchased_at: datetime
+    purchased_at: Moment
     card: Code | None = Field(default=None, description="Card number as scanned; none: anonymous.")
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     total: Money
     payments: list[PaymentIn] = Field(min_length=1, max_length=10)
     vouchers: list[Code] = Field(default_factory=list, max_length=20)
-
-    @field_validator("purchased_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("purchased_at needs a timezone, e.g. 2026-11-22T10:15:00+02:00")
-        return value
 
 
 class BasketLineIn(BaseModel):
@@ -60,7 +54,11 @@ class BasketLineIn(BaseModel):
     line_total: Money
 
 
+STORE_FIELD = "Store code; defaults to the key's store (an admin key, which has none, names it)."
+
+
 class BasketIn(BaseModel):
+    store: Code | None = Field(default=None, description=STORE_FIELD)
     card: Code | None = None
     total: Money
     lines: list[BasketLineIn] = Field(default_factory=list, max_length=500)
@@ -72,11 +70,12 @@ class RedeemIn(BasketIn):
 
 
 class RefundLineIn(BaseModel):
-    line_no: int = Field(ge=1)
+    line_no: int = Field(ge=1, le=INT_MAX)
     quantity: Quantity
 
 
 class RefundIn(BaseModel):
+    store: Code | None = Field(default=None, description=STORE_FIELD)
     refund_id: Code
     lines: list[RefundLineIn] | None = Field(
         default=None, description="Lines and quantities to refund; omit to refund everything."
@@ -183,8 +182,8 @@ class VoucherIssueIn(BaseModel):
     allowed_categories: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = []
     excluded_categories: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = []
     free_product_sku: Code | None = None
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: Moment
+    valid_until: Moment
     uses_allowed: int = Field(default=1, ge=1, le=1_000_000)
     announce: bool = Field(default=True, description="Tell the customer in their messenger.")
 

@@ -13,7 +13,7 @@ from bot.i18n import translations
 from crm_core.clock import utcnow
 from crm_core.segments import exports
 from crm_core.segments.models import MembershipChange, Segment, SegmentKind, SegmentStatus
-from crm_core.segments.rules import RuleError
+from crm_core.segments.rules import Expect, Reason, RuleError
 from crm_core.segments.service import (
     SegmentNameTaken,
     SegmentPaused,
@@ -26,6 +26,7 @@ from crm_core.staff.models import ApiKey, Role
 from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.ids import BigCursor, BigId, Id
 
 router = APIRouter(prefix="/api/v1/segments", tags=["marketer: segments"])
 Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
@@ -108,17 +109,42 @@ def segment_out(segment: Segment) -> SegmentOut:
     )
 
 
-def rule_error(error: RuleError, language: str) -> ApiError:
-    reason = translations(language).gettext(texts.RULE_REASONS[error.reason])
+def rule_reason(error: RuleError, language: str) -> str:
+    """Why a rule was refused and what is allowed there, in the caller's language."""
+    template = texts.RULE_REASONS[error.reason]
+    if error.reason is Reason.BAD_VALUE and error.expect is not None:
+        template = texts.EXPECTATIONS[error.expect]
+    return (
+        translations(language)
+        .gettext(template)
+        .format(detail=error.detail, given=error.given or "", low=error.low, high=error.high)
+    )
+
+
+def rule_error(
+    error: RuleError, language: str, message: str = texts.RULE_INVALID, path: str | None = None
+) -> ApiError:
+    """422 naming the rule's path (or the request part it came from) and the reason."""
+    allowed = {"allowed": error.detail} if error.detail and _lists_allowed(error) else {}
     return ApiError(
         422,
         "invalid_rule",
-        texts.RULE_INVALID,
+        message,
         language,
-        path=error.path or "rule",
-        reason=reason.format(detail=error.detail),
+        path=path if path is not None else error.path or "rule",
+        reason=rule_reason(error, language),
         problem=str(error.reason),
+        **allowed,
     )
+
+
+def _lists_allowed(error: RuleError) -> bool:
+    return error.reason in {
+        Reason.UNKNOWN_NODE,
+        Reason.UNKNOWN_KEY,
+        Reason.UNKNOWN_FIELD,
+        Reason.UNKNOWN_OPERATOR,
+    } or (error.reason is Reason.BAD_VALUE and error.expect is Expect.CHOICE)
 
 
 async def segment_or_404(segment_id: int, language: str) -> Segment:
@@ -154,13 +180,13 @@ async def list_segments(key: Marketer) -> list[SegmentOut]:
 
 
 @router.get("/{segment_id}", response_model=SegmentOut)
-async def get_segment(segment_id: int, key: Marketer, language: Language) -> SegmentOut:
+async def get_segment(segment_id: Id, key: Marketer, language: Language) -> SegmentOut:
     return segment_out(await segment_or_404(segment_id, language))
 
 
 @router.patch("/{segment_id}", response_model=SegmentOut, summary="Rename, change, pause")
 async def patch_segment(
-    segment_id: int, body: SegmentPatch, key: Marketer, language: Language
+    segment_id: Id, body: SegmentPatch, key: Marketer, language: Language
 ) -> SegmentOut:
     segment = await segment_or_404(segment_id, language)
     try:
@@ -173,7 +199,7 @@ async def patch_segment(
 
 
 @router.delete("/{segment_id}", status_code=204)
-async def delete_segment(segment_id: int, key: Marketer, language: Language) -> Response:
+async def delete_segment(segment_id: Id, key: Marketer, language: Language) -> Response:
     segment = await segment_or_404(segment_id, language)
     for other in await Segment.exclude(id=segment.id).only("id", "depends_on"):
         if segment.id in other.depends_on:
@@ -183,7 +209,7 @@ async def delete_segment(segment_id: int, key: Marketer, language: Language) -> 
 
 
 @router.post("/{segment_id}/refresh", response_model=RefreshOut, summary="Rebuild now")
-async def refresh(segment_id: int, key: Marketer, language: Language) -> RefreshOut:
+async def refresh(segment_id: Id, key: Marketer, language: Language) -> RefreshOut:
     """A dynamic segment is rebuilt; a static one takes the members of this moment."""
     segment = await segment_or_404(segment_id, language)
     try:
@@ -197,10 +223,10 @@ async def refresh(segment_id: int, key: Marketer, language: Language) -> Refresh
 
 @router.get("/{segment_id}/members", response_model=MembersOut)
 async def members(
-    segment_id: int,
+    segment_id: Id,
     key: Marketer,
     language: Language,
-    after: Annotated[int, Query(ge=0, description="Cursor: the last customer id seen")] = 0,
+    after: Annotated[BigCursor, Query(description="Cursor: the last customer id seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MembersOut:
     await segment_or_404(segment_id, language)
@@ -215,10 +241,10 @@ async def members(
 
 @router.get("/{segment_id}/history", summary="Entries and exits, newest first")
 async def history(
-    segment_id: int,
+    segment_id: Id,
     key: Marketer,
     language: Language,
-    before: Annotated[int | None, Query(ge=1, description="Cursor: the last entry id seen")] = None,
+    before: Annotated[BigId | None, Query(description="Cursor: the last entry id seen")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     await segment_or_404(segment_id, language)
@@ -239,7 +265,7 @@ async def history(
 
 @router.get("/{segment_id}/export", summary="Members as CSV, XLSX, XML or JSON (streamed)")
 async def export_members(
-    segment_id: int,
+    segment_id: Id,
     key: Marketer,
     language: Language,
     format: Literal["csv", "xlsx", "xml", "json"] = "csv",
