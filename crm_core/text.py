@@ -32,12 +32,31 @@ def describe(character: str) -> str:
 
 def forbidden_in(value: Any, path: str = "") -> tuple[str, str] | None:
     """The path and character of the first bad string inside JSON-like data (keys too), or
-    None. Walks without recursion, so any nesting depth is safe."""
+    None. Walks without recursion, so any nesting depth is safe; paths are only spelled out
+    once something bad is known to be there."""
+    if not _holds_forbidden(value):
+        return None
     for where, text in _strings(value, path):
         bad = forbidden_character(text)
         if bad is not None:
             return where, bad
     return None
+
+
+def _holds_forbidden(value: Any) -> bool:
+    stack = [value]
+    search = _FORBIDDEN.search
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

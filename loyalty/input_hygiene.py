@@ -9,6 +9,7 @@ shopper politely, and import bodies (CSV) to the imports, which report the row.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
@@ -20,6 +21,12 @@ from loyalty.api import validation_texts
 from loyalty.api.errors import INVALID_REQUEST, WHERE_INVALID, error_body
 
 CODE = "control_character"
+# In JSON text a control character can only hide behind an escape (raw ones are not JSON):
+# \u0000-\u001f, \u007f-\u009f, surrogates, \ufffe/\uffff, \b, \f. A body holding none of
+# these escapes' beginnings (nor a raw DEL, C1 or non-character) is clean without being
+# parsed; one with them is parsed and walked to be sure (an escaped backslash before them is
+# ordinary text).
+_SUSPECT_ESCAPE = re.compile(r"\\u00[0189]|\\u007[fF]|\\u[dD][89a-fA-F]|\\u[fF]{3}[eEfF]|\\[bf]")
 
 
 class InputHygiene:
@@ -89,10 +96,24 @@ def _in_body(body: bytes) -> tuple[str, str] | None:
     if not body:
         return None
     try:
-        data = json.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # the route's own parsing answers for a body that is not UTF-8 JSON
+    if not _suspect(text):
+        return None
+    try:
+        data = json.loads(text)
     except (ValueError, RecursionError):
         return None  # the route's own parsing answers for a body that is not JSON
     return forbidden_in(data)
+
+
+def _suspect(text: str) -> bool:
+    if text.isascii():
+        raw = "\x7f" in text  # the only raw ASCII control JSON lets through
+    else:
+        raw = forbidden_character(text) is not None
+    return raw or _SUSPECT_ESCAPE.search(text) is not None
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, where: str, path: str, bad: str):

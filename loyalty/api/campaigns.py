@@ -40,6 +40,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId, Id
+from loyalty.api.openapi import CONFLICT
 from loyalty.settings import SUPPORTED_LANGUAGES
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["marketer: campaigns"])
@@ -299,24 +300,24 @@ async def _move(campaign_id: int, language: str, move) -> CampaignOut:
         raise rejected(error, language) from None
 
 
-@router.post("/{campaign_id}/schedule", response_model=CampaignOut)
+@router.post("/{campaign_id}/schedule", response_model=CampaignOut, responses=CONFLICT)
 async def schedule(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """Draft to scheduled: the scheduler picks it up within seconds."""
     return await _move(campaign_id, language, schedule_campaign)
 
 
-@router.post("/{campaign_id}/pause", response_model=CampaignOut)
+@router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=CONFLICT)
 async def pause(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """Workers stop sending its messages within seconds; nothing is lost."""
     return await _move(campaign_id, language, pause_campaign)
 
 
-@router.post("/{campaign_id}/resume", response_model=CampaignOut)
+@router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=CONFLICT)
 async def resume(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     return await _move(campaign_id, language, resume_campaign)
 
 
-@router.post("/{campaign_id}/cancel", response_model=CampaignOut)
+@router.post("/{campaign_id}/cancel", response_model=CampaignOut, responses=CONFLICT)
 async def cancel(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
     """No more runs; messages not yet sent end as skipped (cancelled)."""
     return await _move(campaign_id, language, cancel_campaign)

@@ -39,6 +39,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId, Id
+from loyalty.api.openapi import CONFLICT
 from loyalty.api.segments import rule_error
 
 router = APIRouter(prefix="/api/v1", tags=["marketer: customers"])
@@ -286,7 +287,7 @@ async def custom_fields(key: Marketer) -> list[CustomFieldOut]:
     ]
 
 
-@router.post("/custom-fields", response_model=CustomFieldOut, status_code=201)
+@router.post("/custom-fields", response_model=CustomFieldOut, status_code=201, responses=CONFLICT)
 async def add_custom_field(
     body: CustomFieldIn, key: Marketer, language: Language
 ) -> CustomFieldOut:

@@ -56,6 +56,8 @@ DESCRIPTIONS = {
     "4XX": "Refused: detail says why",
     "500": "A fault on our side; the connection is closed after it",
 }
+# For routes that can answer 409 (declare it: `responses=CONFLICT`).
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": DESCRIPTIONS["409"]}}
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 

@@ -36,6 +36,7 @@ from loyalty.api import schemas
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId
+from loyalty.api.openapi import CONFLICT
 from loyalty.api.texts import (
     PROBLEMS,
     REFUSALS,
@@ -189,7 +190,12 @@ async def me(key: Cashier) -> schemas.TillOut:
     )
 
 
-@router.get("/cards/{code}", response_model=schemas.ScanOut, summary="Scan a card or voucher")
+@router.get(
+    "/cards/{code}",
+    response_model=schemas.ScanOut,
+    summary="Scan a card or voucher",
+    responses=CONFLICT,
+)
 async def scan(code: str, key: Cashier, language: Language) -> schemas.ScanOut:
     """What a scanner typed: a card number (spaces and dashes ignored) or a voucher code."""
     now = utcnow()
@@ -258,7 +264,12 @@ async def validate(
     )
 
 
-@router.post("/vouchers/{code}/redeem", response_model=schemas.RedemptionOut, summary="Redeem")
+@router.post(
+    "/vouchers/{code}/redeem",
+    response_model=schemas.RedemptionOut,
+    summary="Redeem",
+    responses=CONFLICT,
+)
 async def redeem(
     code: str, body: schemas.RedeemIn, key: Cashier, language: Language
 ) -> schemas.RedemptionOut:
@@ -357,7 +368,11 @@ def purchase_out(recorded: purchases.Recorded, store: Store) -> schemas.Purchase
 
 
 @router.post(
-    "/purchases", response_model=schemas.PurchaseOut, status_code=201, summary="Record a receipt"
+    "/purchases",
+    response_model=schemas.PurchaseOut,
+    status_code=201,
+    summary="Record a receipt",
+    responses=CONFLICT,
 )
 async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> schemas.PurchaseOut:
     """Record a receipt; the same store and receipt id again returns the first answer."""
@@ -383,7 +398,12 @@ async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> 
     return purchase_out(recorded, store)
 
 
-@router.post("/purchases/{purchase_id}/refund", response_model=schemas.RefundOut, summary="Refund")
+@router.post(
+    "/purchases/{purchase_id}/refund",
+    response_model=schemas.RefundOut,
+    summary="Refund",
+    responses=CONFLICT,
+)
 async def refund(
     purchase_id: BigId, body: schemas.RefundIn, key: Cashier, language: Language
 ) -> schemas.RefundOut:

@@ -27,6 +27,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigCursor, BigId, Id
+from loyalty.api.openapi import CONFLICT
 
 router = APIRouter(prefix="/api/v1/segments", tags=["marketer: segments"])
 Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
@@ -163,7 +164,9 @@ async def preview_rule(body: RuleIn, key: Marketer, language: Language) -> Previ
     return PreviewOut(count=result.count, sample=[_plain(row) for row in result.sample])
 
 
-@router.post("", response_model=SegmentOut, status_code=201, summary="Save and build")
+@router.post(
+    "", response_model=SegmentOut, status_code=201, summary="Save and build", responses=CONFLICT
+)
 async def create(body: SegmentIn, key: Marketer, language: Language) -> SegmentOut:
     try:
         segment, _ = await create_segment(body.name, body.kind, body.rule, utcnow(), body.paused)
@@ -184,7 +187,12 @@ async def get_segment(segment_id: Id, key: Marketer, language: Language) -> Segm
     return segment_out(await segment_or_404(segment_id, language))
 
 
-@router.patch("/{segment_id}", response_model=SegmentOut, summary="Rename, change, pause")
+@router.patch(
+    "/{segment_id}",
+    response_model=SegmentOut,
+    summary="Rename, change, pause",
+    responses=CONFLICT,
+)
 async def patch_segment(
     segment_id: Id, body: SegmentPatch, key: Marketer, language: Language
 ) -> SegmentOut:
@@ -198,7 +206,7 @@ async def patch_segment(
     return segment_out(segment)
 
 
-@router.delete("/{segment_id}", status_code=204)
+@router.delete("/{segment_id}", status_code=204, responses=CONFLICT)
 async def delete_segment(segment_id: Id, key: Marketer, language: Language) -> Response:
     segment = await segment_or_404(segment_id, language)
     for other in await Segment.exclude(id=segment.id).only("id", "depends_on"):
@@ -208,7 +216,9 @@ async def delete_segment(segment_id: Id, key: Marketer, language: Language) -> R
     return Response(status_code=204)
 
 
-@router.post("/{segment_id}/refresh", response_model=RefreshOut, summary="Rebuild now")
+@router.post(
+    "/{segment_id}/refresh", response_model=RefreshOut, summary="Rebuild now", responses=CONFLICT
+)
 async def refresh(segment_id: Id, key: Marketer, language: Language) -> RefreshOut:
     """A dynamic segment is rebuilt; a static one takes the members of this moment."""
     segment = await segment_or_404(segment_id, language)
