@@ -131,6 +131,8 @@ def check_schedule(schedule: dict[str, Any], timezone: str, now: datetime) -> da
             raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw)) from None
         if at.tzinfo is None:
             raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, "needs a UTC offset")
+        if not 1970 < at.year < 3000:  # year 9999 would overflow on its way to UTC
+            raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw))
         if at < now - timedelta(minutes=1):
             raise CampaignRejected("schedule.at", Problem.IN_THE_PAST)
         return at

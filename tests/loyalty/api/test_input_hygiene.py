@@ -5,6 +5,7 @@ bot. (PostgreSQL refuses a NUL outright, so these run there too.)"""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -230,8 +231,6 @@ async def test_a_receipt_with_a_control_character_in_one_line_is_refused_whole(s
 
 
 async def test_the_bot_answers_a_message_with_control_characters_politely(stack):
-    import random
-
     from tests.support.telegram_chat import TelegramChat
     from tests.support.texts import t
 
@@ -241,3 +240,20 @@ async def test_the_bot_answers_a_message_with_control_characters_politely(stack)
     assert t("en", "Sorry, this message contains invisible control characters that I "
              "cannot read. Please type it again.") in replies[0].text  # fmt: skip
     assert any(t("en", "What is your first name?") in r.text for r in replies)
+
+
+async def test_a_campaign_at_the_end_of_time(stack, marketer):
+    segment = await stack.client.post(
+        "/api/v1/segments",
+        json={"name": f"end of time {id(stack)}-{random.random()}", "rule": {"type": "consent"}},
+        headers=marketer,
+    )
+    answer = await stack.client.post(
+        "/api/v1/campaigns",
+        json={"name": "Never", "segment_id": segment.json()["id"],
+              "messages": {"uk": {"text": "Привіт"}}, "default_language": "uk",
+              "schedule": {"kind": "once", "at": "9999-12-31T23:59:59-12:00"}},
+        headers=marketer,
+    )  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["path"] == "schedule.at"
