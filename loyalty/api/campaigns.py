@@ -40,7 +40,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId, Id
-from loyalty.api.openapi import CONFLICT
+from loyalty.api.openapi import CONFLICT, files
 from loyalty.settings import SUPPORTED_LANGUAGES
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["marketer: campaigns"])
@@ -386,7 +386,11 @@ async def run_results(
     return await _results(campaign_id, run_id, language, request)
 
 
-@router.get("/{campaign_id}/results.csv", summary="Results as CSV (figure, value)")
+@router.get(
+    "/{campaign_id}/results.csv",
+    summary="Results as CSV (figure, value)",
+    responses=files("text/csv; charset=utf-8", description="figure,value rows"),
+)
 async def results_csv(
     campaign_id: Id, key: Marketer, language: Language, request: Request
 ) -> Response:

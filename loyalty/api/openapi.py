@@ -58,6 +58,13 @@ DESCRIPTIONS = {
 }
 # For routes that can answer 409 (declare it: `responses=CONFLICT`).
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": DESCRIPTIONS["409"]}}
+
+
+def files(*media_types: str, description: str = "A file") -> dict[int | str, dict[str, Any]]:
+    """For routes answering a file: its media types, so the document says what comes back."""
+    return {200: {"description": description, "content": {media: {} for media in media_types}}}
+
+
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 

@@ -27,7 +27,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigCursor, BigId, Id
-from loyalty.api.openapi import CONFLICT
+from loyalty.api.openapi import CONFLICT, files
 
 router = APIRouter(prefix="/api/v1/segments", tags=["marketer: segments"])
 Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
@@ -273,7 +273,11 @@ async def history(
     }
 
 
-@router.get("/{segment_id}/export", summary="Members as CSV, XLSX, XML or JSON (streamed)")
+@router.get(
+    "/{segment_id}/export",
+    summary="Members as CSV, XLSX, XML or JSON (streamed)",
+    responses=files(*exports.MEDIA_TYPES.values(), description="The members, streamed"),
+)
 async def export_members(
     segment_id: Id,
     key: Marketer,

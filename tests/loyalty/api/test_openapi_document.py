@@ -50,3 +50,11 @@ def test_admin_till_calls_have_a_store_field():
     schemas = document()["components"]["schemas"]
     for name in ("BasketIn", "RedeemIn", "RefundIn"):
         assert "store" in schemas[name]["properties"], name
+
+
+def test_files_are_documented_with_their_media_types():
+    paths = document()["paths"]
+    export = paths["/api/v1/segments/{segment_id}/export"]["get"]["responses"]["200"]["content"]
+    assert {"text/csv; charset=utf-8", "application/xml; charset=utf-8"} <= set(export)
+    results = paths["/api/v1/campaigns/{campaign_id}/results.csv"]["get"]["responses"]["200"]
+    assert "text/csv; charset=utf-8" in results["content"]
