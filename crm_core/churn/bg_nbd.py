@@ -44,7 +44,7 @@ def log_likelihood(p: BGNBD, x, t_x, T) -> np.ndarray:
 
 
 def fit(data: Summary) -> tuple[BGNBD, float]:
-    grouped = data.grouped()
+    grouped = data.for_fit()
     x, t_x, T, w = grouped.x, grouped.t_x, grouped.T, grouped.weight
     mean_T = float(np.average(T, weights=w)) or 1.0
     mean_x = float(np.average(x, weights=w))

@@ -94,7 +94,7 @@ def _unpack(q: np.ndarray, with_share: bool) -> ParetoNBD:
 def fit(data: Summary, with_share: bool = False) -> tuple[ParetoNBD, float]:
     """Maximum likelihood over log-parameters (and the logit of the share) by L-BFGS-B;
     returns the parameters and the total log-likelihood."""
-    grouped = data.grouped()
+    grouped = data.for_fit()
     x, t_x, T, w = grouped.x, grouped.t_x, grouped.T, grouped.weight
     mean_T = float(np.average(T, weights=w)) or 1.0
     mean_x = float(np.average(x, weights=w))

@@ -33,12 +33,31 @@ class Summary:
     def customers(self) -> float:
         return float(self.weight.sum())
 
+    def for_fit(self, max_rows: int = 40_000) -> Summary:
+        """Grouped by day, or by 2, 4, 7 or 14 days when there are more than `max_rows`
+        distinct histories: the fit's cost is per row, and at rates of a purchase every few
+        weeks a few days of rounding change its estimates by far less than their own error
+        (BENCHMARKS.md)."""
+        for resolution in (1.0, 2.0, 4.0, 7.0):
+            grouped = self.grouped(resolution)
+            if len(grouped.x) <= max_rows:
+                return grouped
+        return self.grouped(14.0)
+
     def grouped(self, resolution_days: float = 1.0) -> Summary:
         """Equal (x, t_x, T), after rounding the times to `resolution_days`, become one
         weighted row. Rounding to a day changes nothing for data kept by day."""
-        t_x = np.round(self.t_x / resolution_days) * resolution_days
-        T = np.round(self.T / resolution_days) * resolution_days
-        table = np.column_stack([self.x, t_x, T])
-        unique, inverse = np.unique(table, axis=0, return_inverse=True)
-        weight = np.bincount(inverse.ravel(), weights=self.weight, minlength=len(unique))
-        return Summary(unique[:, 0], unique[:, 1], unique[:, 2], weight)
+        t_x = np.round(self.t_x / resolution_days).astype(np.int64)
+        T = np.round(self.T / resolution_days).astype(np.int64)
+        x = self.x.astype(np.int64)
+        span = int(T.max(initial=0)) + 1
+        # One integer per history: sorting a million of them takes milliseconds.
+        keys = (x * span + t_x) * span + T
+        unique, inverse = np.unique(keys, return_inverse=True)
+        weight = np.bincount(inverse, weights=self.weight, minlength=len(unique))
+        return Summary(
+            (unique // (span * span)).astype(float),
+            ((unique // span) % span) * resolution_days,
+            (unique % span) * resolution_days,
+            weight,
+        )
