@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from crm_core.campaigns.models import Campaign, CampaignRun, CampaignStatus
+from crm_core.campaigns.models import Campaign, CampaignRun, CampaignStatus, RunStatus
 from crm_core.campaigns.schedule import ONCE, latest_fire_time, trigger_for
 from crm_core.campaigns.service import settle_campaigns, start_run
 from crm_core.clock import utcnow
@@ -97,10 +97,13 @@ async def keep_jobs_in_step(scheduler: AsyncIOScheduler) -> None:
     campaigns = await Campaign.filter(
         status__in=[*ACTIVE, CampaignStatus.PAUSED, CampaignStatus.CANCELLED]
     )
+    # A test send is a run too, but not the campaign's firing: it must not count as one.
     ran_once = set(
         await CampaignRun.filter(
             campaign_id__in=[c.id for c in campaigns if c.schedule_kind == ONCE]
-        ).values_list("campaign_id", flat=True)
+        )
+        .exclude(status=RunStatus.TEST)
+        .values_list("campaign_id", flat=True)
     )
     sync_campaign_jobs(scheduler, campaigns, ran_once, utcnow())
     await settle_campaigns(utcnow())

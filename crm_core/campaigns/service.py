@@ -22,6 +22,7 @@ from crm_core.campaigns.models import (
     CampaignStatus,
     MessageState,
     OutboxMessage,
+    RunStatus,
 )
 from crm_core.campaigns.outbox import cancel_pending
 from crm_core.campaigns.planning import SplitHash, measure_audience, plan_run
@@ -285,11 +286,21 @@ async def pause_campaign(campaign: Campaign, now: datetime) -> Campaign:
 
 async def resume_campaign(campaign: Campaign, now: datetime) -> Campaign:
     _allowed(campaign, "resume")
-    busy = await OutboxMessage.filter(
-        run__campaign_id=campaign.id, state__in=[MessageState.PENDING, MessageState.SENDING]
-    ).exists()
+    busy = await _has_unsent(campaign.id)
     return await _set_status(
         campaign, CampaignStatus.RUNNING if busy else CampaignStatus.SCHEDULED, now
+    )
+
+
+async def _has_unsent(campaign_id: int) -> bool:
+    """Messages of the campaign's real runs still to send (a test send's do not count)."""
+    return (
+        await OutboxMessage.filter(
+            run__campaign_id=campaign_id,
+            state__in=[MessageState.PENDING, MessageState.SENDING],
+        )
+        .exclude(run__status=RunStatus.TEST)
+        .exists()
     )
 
 
@@ -314,10 +325,7 @@ async def settle_campaigns(now: datetime) -> int:
     for its next firing."""
     settled = 0
     for campaign in await Campaign.filter(status=CampaignStatus.RUNNING):
-        busy = await OutboxMessage.filter(
-            run__campaign_id=campaign.id, state__in=[MessageState.PENDING, MessageState.SENDING]
-        ).exists()
-        if busy:
+        if await _has_unsent(campaign.id):
             continue
         done = campaign.schedule_kind == ONCE
         await _set_status(campaign, CampaignStatus.DONE if done else CampaignStatus.SCHEDULED, now)

@@ -27,9 +27,11 @@ from crm_core.customers.models import ChannelIdentity
 from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
 from crm_core.sql import Params, dialect_of, fetch
+from crm_core.staff.models import Role
 from loyalty.campaign_jobs import STORE, campaign_job_store, job_id, keep_jobs_in_step
 from loyalty.delivery import campaign_sender
 from tests.support.customers import new_customer
+from tests.support.staff import bearer, new_key
 
 pytestmark = pytest.mark.db
 
@@ -138,3 +140,67 @@ async def test_a_recurring_campaign_keeps_one_job_and_pausing_removes_it(stack):
         assert jobs.get_job(job_id(campaign.id), jobstore=STORE) is None
     finally:
         jobs.shutdown(wait=False)
+
+
+async def test_a_test_send_does_not_stop_a_one_off_campaign_from_firing(stack):
+    """The scheduler once took the test run for the real one: the campaign got no job and
+    stayed scheduled for ever with no run (issue 13.4)."""
+    marketer = bearer(await new_key(Role.MARKETER))
+    city = f"Jobs-{secrets.token_hex(4)}"
+    await new_customer("Anna", city=city)
+    team_city = f"Team-{secrets.token_hex(4)}"
+    await new_customer("Tester", city=team_city)
+    segments = []
+    for name in (city, team_city):
+        made = await stack.client.post(
+            "/api/v1/segments",
+            json={
+                "name": f"in {name}",
+                "kind": "static",
+                "rule": {"type": "profile", "field": "city", "op": "eq", "value": name},
+            },
+            headers=marketer,
+        )
+        assert made.status_code == 201, made.text
+        segments.append(made.json()["id"])
+    fire_at = utcnow() + timedelta(seconds=1)
+    created = await stack.client.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "Tested first",
+            "segment_id": segments[0],
+            "messages": {"uk": {"text": "Привіт"}},
+            "default_language": "uk",
+            "schedule": {"kind": "once", "at": fire_at.isoformat()},
+            "control_percent": 0,
+        },
+        headers=marketer,
+    )
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    tested = await stack.client.post(
+        f"/api/v1/campaigns/{campaign_id}/test-send",
+        json={"segment_id": segments[1]},
+        headers=marketer,
+    )
+    assert tested.status_code == 202 and tested.json()["messages"] == 1
+    scheduled = await stack.client.post(
+        f"/api/v1/campaigns/{campaign_id}/schedule", headers=marketer
+    )
+    assert scheduled.json()["status"] == "scheduled"
+
+    jobs = scheduler(stack)
+    jobs.start()
+    try:
+        await keep_jobs_in_step(jobs)
+        assert jobs.get_job(job_id(campaign_id), jobstore=STORE) is not None
+        for _ in range(100):  # the stored job fires fire_campaign at the campaign's moment
+            if await CampaignRun.filter(campaign_id=campaign_id, status="planned").exists():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        jobs.shutdown(wait=False)
+    real = await CampaignRun.filter(campaign_id=campaign_id, status="planned")
+    assert len(real) == 1 and real[0].fire_time == fire_at and real[0].treatment == 1
+    shown = await stack.client.get(f"/api/v1/campaigns/{campaign_id}", headers=marketer)
+    assert shown.json()["status"] == "running"
