@@ -74,3 +74,10 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
         elif isinstance(item, list):
             for index in range(len(item) - 1, -1, -1):
                 stack.append((f"{where}[{index}]", item[index]))
+
+
+def readable(text: str) -> str:
+    """`text` with every character we would refuse shown as U+FFFD (the replacement
+    character): what an export writes for a value stored before these rules existed, so the
+    file stays well-formed (XML, XLSX) and the gap stays visible."""
+    return _FORBIDDEN.sub("\ufffd", text) if _FORBIDDEN.search(text) else text

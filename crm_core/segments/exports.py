@@ -3,6 +3,11 @@
 Rows are read in keyset-paginated batches and written out as they come, so a million
 members never sit in memory: CSV, JSON and XML stream chunk by chunk; XLSX is written by
 openpyxl's write-only workbook into a temporary file, which is then streamed.
+
+Whatever is stored comes out safely: a control character kept from an old row is written as
+U+FFFD (XML and XLSX cannot hold one at all), a CSV text cell that a spreadsheet would run
+as a formula gets a leading apostrophe, and XLSX text cells are typed as text (no formula,
+no apostrophe needed). XLSX has no time zones: its time columns say "(UTC)" in the header.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from crm_core.sql import Dialect, Params, dialect_of, fetch
+from crm_core.text import readable
 
 BATCH = 5000
 
@@ -154,15 +160,22 @@ def _shape(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
             shaped[name] = (spent / receipts / 100).quantize(Decimal("0.01")) if receipts else None
         elif name == "marketing_consent":
             shaped[name] = bool(row[name])
+        elif isinstance(row[name], str):
+            shaped[name] = readable(row[name])
         else:
             shaped[name] = row[name]
     return shaped
 
 
-def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (phone numbers
-    like +380... stay as they are)."""
-    if text[:1] in ("=", "@") or (text[:1] in ("+", "-") and not text[1:2].isdigit()):
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell; text that a spreadsheet would run as a formula gets a leading
+    apostrophe (OWASP's advice). That includes "+380..." phone numbers, which a spreadsheet
+    would otherwise turn into a number without its "+"."""
+    text = _text(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
 
@@ -213,7 +226,7 @@ async def _csv(rows: AsyncIterator[list[dict]], columns: Sequence[str]) -> Async
     writer.writerow(columns)
     async for batch in rows:
         for row in batch:
-            writer.writerow([_spreadsheet_safe(_text(row[name])) for name in columns])
+            writer.writerow([csv_cell(row[name]) for name in columns])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -252,13 +265,21 @@ async def _xml(rows: AsyncIterator[list[dict]], columns: Sequence[str]) -> Async
 
 async def _xlsx(rows: AsyncIterator[list[dict]], columns: Sequence[str]) -> AsyncIterator[bytes]:
     from openpyxl import Workbook  # imported here: only exports need it
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("members")
-    sheet.append(list(columns))
+    sheet.append([f"{name} (UTC)" if name in TIMESTAMPS else name for name in columns])
     async for batch in rows:
         for row in batch:
-            sheet.append([_cell(row[name]) for name in columns])
+            cells = []
+            for name in columns:
+                value = _cell(row[name])
+                if isinstance(value, str):
+                    value = WriteOnlyCell(sheet, value=value)
+                    value.data_type = "s"  # text, even when it starts with "="
+                cells.append(value)
+            sheet.append(cells)
     with tempfile.TemporaryFile() as file:
         workbook.save(file)
         file.seek(0)
@@ -271,6 +292,4 @@ def _cell(value: Any) -> Any:
         return value.replace(tzinfo=None)  # Excel has no time zones; stored values are UTC
     if isinstance(value, Decimal):
         return float(value)  # a number Excel can sum; the exact value is in CSV/JSON/XML
-    if isinstance(value, str):
-        return _spreadsheet_safe(value)
     return value
