@@ -24,6 +24,7 @@ class Refusal(StrEnum):
     NO_CUSTOMER = "no_customer"
     BASKET_TOO_SMALL = "basket_too_small"
     CATEGORY_EXCLUDED = "category_excluded"
+    CATEGORIES_NEEDED = "categories_needed"
     PRODUCT_MISSING = "product_missing"
     WRONG_CURRENCY = "wrong_currency"
 
@@ -61,6 +62,11 @@ def _line_is_eligible(voucher: Voucher, line: BasketLine) -> bool:
     return True
 
 
+def _whole_basket(basket: Basket) -> BasketLine:
+    """A basket given by its total alone is one line of unknown category."""
+    return BasketLine("", None, Decimal(1), basket.total, basket.total)
+
+
 def discount_for(voucher: Voucher, basket: Basket) -> Verdict:
     """The discount on this basket, or the basket-related reason there is none."""
     if voucher.currency and voucher.currency != basket.currency:
@@ -73,7 +79,10 @@ def discount_for(voucher: Voucher, basket: Basket) -> Verdict:
             refusal=Refusal.BASKET_TOO_SMALL,
             details={"minimum": f"{voucher.min_basket:.2f} {voucher.currency or basket.currency}"},
         )
-    eligible = [line for line in basket.lines if _line_is_eligible(voucher, line)]
+    lines = basket.lines or (_whole_basket(basket),)
+    if voucher.allowed_categories and not any(line.category_path for line in lines):
+        return Verdict(False, refusal=Refusal.CATEGORIES_NEEDED)
+    eligible = [line for line in lines if _line_is_eligible(voucher, line)]
     eligible_amount = sum((line.line_total for line in eligible), Decimal("0"))
     if voucher.kind == VoucherKind.FREE_PRODUCT:
         free = next((line for line in eligible if line.sku == voucher.free_product_sku), None)

@@ -19,6 +19,9 @@ REFUSALS = {
     Refusal.NO_CUSTOMER: N_("This voucher is personal: scan the customer's card first."),
     Refusal.BASKET_TOO_SMALL: N_("The basket is too small: this voucher needs at least {minimum}."),
     Refusal.CATEGORY_EXCLUDED: N_("No item in the basket is in a category this voucher covers."),
+    Refusal.CATEGORIES_NEEDED: N_(
+        "This voucher covers only some categories: say which categories are in the basket."
+    ),
     Refusal.PRODUCT_MISSING: N_("The free product of this voucher is not in the basket."),
     Refusal.WRONG_CURRENCY: N_("This voucher is for another currency ({currency})."),
 }

@@ -334,3 +334,30 @@ async def test_a_voucher_for_several_uses_is_honoured_that_many_times(stack):
     ]
     assert statuses == [200, 200, 409]
     assert (await Voucher.get(id=voucher.id)).uses_count == 2
+
+
+async def test_a_basket_given_by_its_total_alone_is_checked_against_the_total(stack):
+    """A till that sends no lines: vouchers without a category condition apply to the total."""
+    till = await open_till(stack)
+    _chat, card = await customer_with_card(stack)
+    fixed = await new_voucher(card.customer_id, value="50.00")
+    percent = await new_voucher(None, kind=VoucherKind.PERCENT, value="10", currency=None)
+    not_tobacco = await new_voucher(None, value="20.00", excluded_categories=("Tobacco",))
+    dairy_only = await new_voucher(None, allowed_categories=("Dairy",))
+    minimum = await new_voucher(None, min_basket="300.00")
+    total_only = {"total": "250.00", "lines": []}
+
+    answer = await verdict(till, fixed.code, {**total_only, "card": card.number})
+    assert (answer["applies"], answer["discount"]) == (True, "50.00")
+    assert (await verdict(till, percent.code, total_only))["discount"] == "25.00"
+    assert (await verdict(till, not_tobacco.code, total_only))["discount"] == "20.00"
+    needed = "This voucher covers only some categories: say which categories are in the basket."
+    assert await refusal(till, dairy_only.code, total_only, "en") == (
+        "categories_needed",
+        t("en", needed),
+    )
+    assert (await refusal(till, minimum.code, total_only))[0] == "basket_too_small"
+    # Redeeming with the total alone works the same way.
+    body = {**total_only, "card": card.number, "receipt_id": receipt_id()}
+    redeemed = await till.post(redeem_path(fixed.code), body)
+    assert redeemed.status_code == 200 and redeemed.json()["discount"] == "50.00"
