@@ -22,8 +22,12 @@ class Inbound:
     kind: InboundKind
     text: str = ""
     contact_phone: str | None = None
-    # Telegram: contact.user_id equals the sender. Viber shares only the user's own number.
+    # The sender may use this number for a new registration: Telegram when contact.user_id
+    # equals the sender; Viber always (its share-phone button sends the user's own number).
     contact_is_own: bool = False
+    # The platform vouches the number is the sender's own, so it may join the customer who
+    # already has it: Telegram only. A Viber contact cannot be told apart from a forwarded one.
+    contact_proven: bool = False
     language_hint: str | None = None
     country_hint: str | None = None
 

@@ -36,6 +36,7 @@ from crm_core.customers.validation import (
 )
 from crm_core.registration.service import (
     NewCustomer,
+    PhoneInUse,
     grant_marketing,
     link_by_confirmed_phone,
     link_existing_card,
@@ -183,9 +184,10 @@ class RegistrationFlow(Flow):
                 )
             ]
         existing_card = turn.identity.state_data.get("existing_card")
+        proven = confirmed and turn.inbound.contact_proven
         if existing_card and confirmed:
             linked = await link_existing_card(
-                turn.identity, existing_card, phone, self.config.clock()
+                turn.identity, existing_card, phone, self.config.clock(), proven=proven
             )
             if linked is not None:
                 turn.customer = linked.customer
@@ -193,7 +195,7 @@ class RegistrationFlow(Flow):
                     Reply(turn._("Done: your card is now in this chat.")),
                     await self._card_reply(turn, linked.card),
                 ]
-        if confirmed:
+        if proven:
             linked = await link_by_confirmed_phone(turn.identity, phone, self.config.clock())
             if linked is not None:
                 turn.customer = linked.customer
@@ -201,6 +203,8 @@ class RegistrationFlow(Flow):
                     Reply(turn._("You already have our card: I have linked this chat to it.")),
                     await self._card_reply(turn, linked.card),
                 ]
+        elif confirmed and await customer_with_phone(phone) is not None:
+            return [self._phone_needs_proof(turn)]
         elif await customer_with_phone(phone) is not None:
             return [
                 Reply(
@@ -223,9 +227,25 @@ class RegistrationFlow(Flow):
                     )
                 )
             ]
-        data = dict(turn.identity.state_data, phone=phone, phone_confirmed=confirmed)
+        data = dict(
+            turn.identity.state_data, phone=phone, phone_confirmed=confirmed, phone_proven=proven
+        )
         await save_state(turn.identity, AWAITING_CONSENT, data)
         return [self._ask_consent(turn)]
+
+    def _phone_needs_proof(self, turn: Turn) -> Reply:
+        """A number someone else has, from a chat that cannot prove it is the sender's: the
+        state stays, nothing about that customer is shown."""
+        return Reply(
+            turn._(
+                "I cannot add this number to this chat: it needs a confirmation from the chat "
+                "where it is already used. Please send another number, or open your card in "
+                "that chat."
+            ),
+            ask_phone=turn._("Share my phone number")
+            if turn.inbound.channel not in self.config.typed_phone_channels
+            else None,
+        )
 
     def _ask_consent(self, turn: Turn) -> Reply:
         return Reply(
@@ -254,20 +274,26 @@ class RegistrationFlow(Flow):
         if turn.identity.state != AWAITING_CONSENT:
             return await self._prompt(turn)
         data = turn.identity.state_data
-        registration = await register_customer(
-            turn.identity,
-            NewCustomer(
-                first_name=data["first_name"],
-                phone=data["phone"],
-                phone_confirmed=bool(data.get("phone_confirmed")),
-                language=turn.language,
-                marketing_consent=granted,
-                consent_text_version=version,
-            ),
-            self.config.timezone_fallback,
-            self.config.card_policy,
-            now,
-        )
+        try:
+            registration = await register_customer(
+                turn.identity,
+                NewCustomer(
+                    first_name=data["first_name"],
+                    phone=data["phone"],
+                    phone_confirmed=bool(data.get("phone_confirmed")),
+                    phone_proven=bool(data.get("phone_proven")),
+                    language=turn.language,
+                    marketing_consent=granted,
+                    consent_text_version=version,
+                ),
+                self.config.timezone_fallback,
+                self.config.card_policy,
+                now,
+            )
+        except PhoneInUse:
+            # Taken meanwhile by another chat: back to the phone step.
+            await save_state(turn.identity, AWAITING_PHONE, {"first_name": data["first_name"]})
+            return [self._phone_needs_proof(turn)]
         turn.customer = registration.customer
         replies = []
         if registration.linked_existing:

@@ -20,10 +20,12 @@ def message_to_inbound(message: Message) -> Inbound | None:
         "language_hint": sender.language_code,
     }
     if message.contact is not None:
+        own = message.contact.user_id == sender.id
         return Inbound(
             kind=InboundKind.CONTACT,
             contact_phone=message.contact.phone_number,
-            contact_is_own=message.contact.user_id == sender.id,
+            contact_is_own=own,
+            contact_proven=own,
             **base,
         )
     if message.text is not None:

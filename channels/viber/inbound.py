@@ -28,11 +28,13 @@ def message_to_inbound(request: ViberMessageRequest) -> Inbound:
     base = _base(request.sender)
     message = request.message
     if isinstance(message, ContactMessage):
-        # A share-phone button answers with the user's own number; Viber gives no user id.
+        # A share-phone button answers with the user's own number, but Viber gives no user id:
+        # a forwarded contact looks the same, so it never proves the number is the sender's.
         return Inbound(
             kind=InboundKind.CONTACT,
             contact_phone=message.contact.phone_number,
             contact_is_own=True,
+            contact_proven=False,
             **base,  # type: ignore[arg-type]
         )
     if isinstance(message, TextMessage) and message.text is not None:

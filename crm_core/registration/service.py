@@ -41,6 +41,13 @@ class NewCustomer:
     language: str
     marketing_consent: bool
     consent_text_version: str
+    # The platform vouched the number is the sender's (Telegram), so it may join the customer
+    # who has it; a confirmed but unproven number (Viber) may only register a free number.
+    phone_proven: bool = False
+
+
+class PhoneInUse(Exception):
+    """The number belongs to another customer and nothing proves it is the sender's."""
 
 
 async def link_identity(
@@ -80,9 +87,14 @@ async def link_by_confirmed_phone(
 
 
 async def link_existing_card(
-    identity: ChannelIdentity, number: str, phone: str, now: datetime
+    identity: ChannelIdentity, number: str, phone: str, now: datetime, proven: bool = True
 ) -> Registration | None:
-    """Join the customer of an existing (e.g. imported plastic) card if the phone is theirs."""
+    """Join the customer of an existing (e.g. imported plastic) card if the phone is theirs.
+
+    Unless the platform proved the number, the card must not be in any chat yet: the printed
+    number and the phone then stand for holding the plastic card, but a customer who has a
+    chat can only be joined with a proof from that chat.
+    """
     card = (
         await Card.filter(number=number, status=CardStatus.ACTIVE)
         .select_related("customer")
@@ -92,6 +104,8 @@ async def link_existing_card(
         return None
     customer: Customer = card.customer  # type: ignore[assignment]
     if customer.erased_at is not None or customer.phone != phone:
+        return None
+    if not proven and await ChannelIdentity.filter(customer_id=customer.id).exists():
         return None
     return await link_identity(identity, customer, now)
 
@@ -105,12 +119,15 @@ async def register_customer(
 ) -> Registration:
     """Create the customer, their consent record and card, and attach the identity; atomically.
 
-    The `registered` event is written in the same transaction, with the channel.
+    The `registered` event is written in the same transaction, with the channel. A confirmed
+    number another customer has raises PhoneInUse unless the platform proved it.
     """
-    if new.phone_confirmed:
+    if new.phone_proven:
         linked = await link_by_confirmed_phone(identity, new.phone, now)
         if linked is not None:
             return linked
+    elif new.phone_confirmed and await customer_with_phone(new.phone) is not None:
+        raise PhoneInUse
     try:
         async with in_transaction() as connection:
             customer = await Customer.create(
@@ -143,9 +160,11 @@ async def register_customer(
             )
     except IntegrityError:
         # The same confirmed phone registered concurrently on another channel: join it.
-        linked = (
-            await link_by_confirmed_phone(identity, new.phone, now) if new.phone_confirmed else None
-        )
+        if not new.phone_confirmed:
+            raise
+        if not new.phone_proven:
+            raise PhoneInUse from None
+        linked = await link_by_confirmed_phone(identity, new.phone, now)
         if linked is None:
             raise
         return linked

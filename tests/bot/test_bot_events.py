@@ -46,17 +46,17 @@ async def test_a_registration_is_recorded_once_with_its_channel(stack):
 
 async def test_joining_from_a_second_messenger_is_no_second_registration(stack):
     number = phone()
-    telegram = TelegramChat(stack, next(_user_ids))
-    await telegram.register("Тарас", number)
     viber = ViberChat(stack)
-    await viber.text("/start")
-    await viber.text("Тарас")
-    await viber.contact(number.removeprefix("+"))
+    await viber.register("Тарас", number.removeprefix("+"))
+    telegram = TelegramChat(stack, next(_user_ids))
+    await telegram.text("/start")
+    await telegram.text("Тарас")
+    await telegram.contact(number)
 
     customer_id = await customer_id_of("viber", viber.user_id)
     assert customer_id == await customer_id_of("telegram", str(telegram.user_id))
     registrations = await events_of(customer_id, EventKind.REGISTERED)
-    assert [e.channel for e in registrations] == ["telegram"]
+    assert [e.channel for e in registrations] == ["viber"]
 
 
 async def test_a_plastic_card_holders_first_chat_is_their_registration(stack, tmp_path):
