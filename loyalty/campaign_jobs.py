@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crm_core.campaigns.models import Campaign, CampaignRun, CampaignStatus, RunStatus
 from crm_core.campaigns.schedule import ONCE, latest_fire_time, trigger_for
-from crm_core.campaigns.service import settle_campaigns, start_run
+from crm_core.campaigns.service import mark_missed, settle_campaigns, start_run
 from crm_core.clock import utcnow
 from crm_core.db import sqlalchemy_url
 from loyalty.settings import get_settings
@@ -46,6 +46,7 @@ async def fire_campaign(campaign_id: int) -> None:
     fire_time = latest_fire_time(campaign.schedule_kind, campaign.run_at, campaign.cron, now, grace)
     if fire_time is None:
         log.warning("campaign %s: no firing within the grace period, skipped", campaign_id)
+        await mark_missed(now, grace)
         return
     run = await start_run(campaign, fire_time, now)
     log.info(
@@ -93,7 +94,11 @@ def sync_campaign_jobs(
 
 
 async def keep_jobs_in_step(scheduler: AsyncIOScheduler) -> None:
-    """Every few seconds: new campaigns get jobs, finished ones lose theirs, runs settle."""
+    """Every few seconds: new campaigns get jobs, finished ones lose theirs, runs settle,
+    one-offs past their grace period without a run are marked missed."""
+    grace = timedelta(minutes=get_settings().campaign_misfire_grace_minutes)
+    for missed in await mark_missed(utcnow(), grace):
+        log.warning("campaign %s: not run within the grace period of its moment: missed", missed)
     campaigns = await Campaign.filter(
         status__in=[*ACTIVE, CampaignStatus.PAUSED, CampaignStatus.CANCELLED]
     )

@@ -14,6 +14,13 @@ class CampaignStatus(StrEnum):
     DONE = "done"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    MISSED = "missed"  # a one-off whose moment passed, beyond the grace period, without a run
+
+
+class StatusReason(StrEnum):
+    """Why a campaign is in its state, when the state alone does not say."""
+
+    NOT_RUN_IN_GRACE = "not_run_in_grace"
 
 
 class RunStatus(StrEnum):
@@ -44,6 +51,7 @@ class Campaign(models.Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=128)
     status = fields.CharField(max_length=16)
+    status_reason = fields.CharField(max_length=64, null=True)
     segment = fields.ForeignKeyField(
         "models.Segment", related_name="campaigns", on_delete=fields.RESTRICT
     )

@@ -23,11 +23,13 @@ from crm_core.campaigns.models import (
     MessageState,
     OutboxMessage,
     RunStatus,
+    StatusReason,
 )
 from crm_core.campaigns.outbox import cancel_pending
 from crm_core.campaigns.planning import SplitHash, measure_audience, plan_run
 from crm_core.campaigns.schedule import ONCE, cron_trigger
 from crm_core.segments.models import Segment
+from crm_core.sql import Params, dialect_of, fetch
 from crm_core.vouchers.models import VoucherKind
 from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, check_voucher_spec
 
@@ -242,8 +244,15 @@ async def create_campaign(
 
 
 async def schedule_campaign(campaign: Campaign, now: datetime) -> Campaign:
-    """Draft -> scheduled, refused when nobody in the audience could receive it."""
+    """Draft -> scheduled, refused when nobody in the audience could receive it or when a
+    one-off's moment has passed since the draft was saved (it would go out late)."""
     _allowed(campaign, "schedule")
+    if (
+        campaign.schedule_kind == ONCE
+        and campaign.run_at is not None
+        and campaign.run_at < now - timedelta(minutes=1)
+    ):
+        raise CampaignRejected("schedule.at", Problem.IN_THE_PAST)
     audience = await measure_audience(campaign)
     if audience.eligible <= 0:
         raise CampaignRejected("segment_id", Problem.EMPTY_AUDIENCE)
@@ -331,3 +340,25 @@ async def settle_campaigns(now: datetime) -> int:
         await _set_status(campaign, CampaignStatus.DONE if done else CampaignStatus.SCHEDULED, now)
         settled += 1
     return settled
+
+
+async def mark_missed(now: datetime, grace: timedelta) -> list[int]:
+    """Scheduled one-off campaigns whose moment is more than `grace` past with no run of
+    their own (a test send is not one) become missed, with the reason: they are never sent
+    late, and the marketer sees that instead of a campaign "scheduled" for ever.
+
+    One statement, so a run being planned at the same moment either exists (the campaign is
+    left alone) or is planned for a campaign that no longer sends.
+    """
+    params = Params(dialect_of())
+    rows = await fetch(
+        f"UPDATE campaigns SET status = {params(CampaignStatus.MISSED.value)}, "
+        f"status_reason = {params(StatusReason.NOT_RUN_IN_GRACE.value)}, "
+        f"updated_at = {params(now)} "
+        f"WHERE status = {params(CampaignStatus.SCHEDULED.value)} "
+        f"AND schedule_kind = {params(ONCE)} AND run_at < {params(now - grace)} "
+        "AND NOT EXISTS (SELECT 1 FROM campaign_runs r WHERE r.campaign_id = campaigns.id "
+        f"AND r.status <> {params(RunStatus.TEST.value)}) RETURNING id",
+        params.values,
+    )
+    return sorted(row["id"] for row in rows)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from babel.numbers import format_percent
@@ -25,6 +26,7 @@ from crm_core.campaigns.service import (
     CampaignRejected,
     cancel_campaign,
     create_campaign,
+    mark_missed,
     pause_campaign,
     resume_campaign,
     schedule_campaign,
@@ -83,7 +85,12 @@ class CampaignBody(BaseModel):
 class CampaignOut(BaseModel):
     id: int
     name: str
-    status: str
+    status: str = Field(
+        description="draft, scheduled, running, paused, done, cancelled or missed (a one-off "
+        "that did not run within CAMPAIGN_MISFIRE_GRACE_MINUTES of its moment)"
+    )
+    status_reason: str | None = Field(None, description="why, as a stable code (missed)")
+    status_detail: str | None = Field(None, description="why, in the caller's language")
     segment_id: int
     exclude_segment_ids: list[int]
     messages: dict[str, Any]
@@ -151,7 +158,7 @@ class ResultsOut(BaseModel):
     revenue_per_customer: UpliftOut
 
 
-def campaign_out(campaign: Campaign) -> CampaignOut:
+def campaign_out(campaign: Campaign, language: str, grace_minutes: int) -> CampaignOut:
     schedule: dict[str, Any] = {"kind": campaign.schedule_kind}
     if campaign.run_at is not None:
         schedule["at"] = campaign.run_at.isoformat()
@@ -161,6 +168,8 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         id=campaign.id,
         name=campaign.name,
         status=campaign.status,
+        status_reason=campaign.status_reason,
+        status_detail=_status_detail(campaign, language, grace_minutes),
         segment_id=campaign.segment_id,
         exclude_segment_ids=campaign.exclude_segment_ids,
         messages=campaign.messages,
@@ -171,6 +180,35 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
     )
+
+
+def _status_detail(campaign: Campaign, language: str, grace_minutes: int) -> str | None:
+    if campaign.status_reason is None:
+        return None
+    sentence = translations(language).gettext(texts.STATUS_REASONS[campaign.status_reason])
+    return sentence.format(minutes=grace_minutes)
+
+
+@dataclass(frozen=True)
+class Show:
+    """How this request shows campaigns: in the caller's language, and missed ones as such."""
+
+    language: str
+    grace_minutes: int
+
+    def __call__(self, campaign: Campaign) -> CampaignOut:
+        return campaign_out(campaign, self.language, self.grace_minutes)
+
+    async def settle_missed(self) -> None:
+        """A one-off past its grace period shows as missed even when no scheduler runs."""
+        await mark_missed(utcnow(), timedelta(minutes=self.grace_minutes))
+
+
+def show(request: Request, language: Language) -> Show:
+    return Show(language, request.app.state.settings.campaign_misfire_grace_minutes)
+
+
+Shown = Annotated[Show, Depends(show)]
 
 
 def rejected(error: CampaignRejected, language: str) -> ApiError:
@@ -194,7 +232,9 @@ async def campaign_or_404(campaign_id: int, language: str) -> Campaign:
 
 
 @router.post("", response_model=CampaignOut, status_code=201, summary="Create a draft")
-async def create(body: CampaignBody, key: Marketer, language: Language, request: Request):
+async def create(
+    body: CampaignBody, key: Marketer, language: Language, request: Request, shown: Shown
+):
     data = CampaignIn(
         name=body.name,
         segment_id=body.segment_id,
@@ -212,17 +252,19 @@ async def create(body: CampaignBody, key: Marketer, language: Language, request:
         )
     except CampaignRejected as error:
         raise rejected(error, language) from None
-    return campaign_out(campaign)
+    return shown(campaign)
 
 
 @router.get("", response_model=list[CampaignOut], summary="All campaigns")
-async def list_campaigns(key: Marketer) -> list[CampaignOut]:
-    return [campaign_out(c) for c in await Campaign.all().order_by("-id")]
+async def list_campaigns(key: Marketer, shown: Shown) -> list[CampaignOut]:
+    await shown.settle_missed()
+    return [shown(c) for c in await Campaign.all().order_by("-id")]
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut)
-async def get_campaign(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
-    return campaign_out(await campaign_or_404(campaign_id, language))
+async def get_campaign(campaign_id: Id, key: Marketer, shown: Shown) -> CampaignOut:
+    await shown.settle_missed()
+    return shown(await campaign_or_404(campaign_id, shown.language))
 
 
 async def _sample_voucher(campaign: Campaign, customer_id: int) -> Voucher | None:
@@ -292,35 +334,35 @@ async def test_send(
     return {"run_id": run.id, "messages": run.treatment}
 
 
-async def _move(campaign_id: int, language: str, move) -> CampaignOut:
-    campaign = await campaign_or_404(campaign_id, language)
+async def _move(campaign_id: int, shown: Show, move) -> CampaignOut:
+    campaign = await campaign_or_404(campaign_id, shown.language)
     try:
-        return campaign_out(await move(campaign, utcnow()))
+        return shown(await move(campaign, utcnow()))
     except CampaignRejected as error:
-        raise rejected(error, language) from None
+        raise rejected(error, shown.language) from None
 
 
 @router.post("/{campaign_id}/schedule", response_model=CampaignOut, responses=CONFLICT)
-async def schedule(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
+async def schedule(campaign_id: Id, key: Marketer, shown: Shown) -> CampaignOut:
     """Draft to scheduled: the scheduler picks it up within seconds."""
-    return await _move(campaign_id, language, schedule_campaign)
+    return await _move(campaign_id, shown, schedule_campaign)
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=CONFLICT)
-async def pause(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
+async def pause(campaign_id: Id, key: Marketer, shown: Shown) -> CampaignOut:
     """Workers stop sending its messages within seconds; nothing is lost."""
-    return await _move(campaign_id, language, pause_campaign)
+    return await _move(campaign_id, shown, pause_campaign)
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=CONFLICT)
-async def resume(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
-    return await _move(campaign_id, language, resume_campaign)
+async def resume(campaign_id: Id, key: Marketer, shown: Shown) -> CampaignOut:
+    return await _move(campaign_id, shown, resume_campaign)
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignOut, responses=CONFLICT)
-async def cancel(campaign_id: Id, key: Marketer, language: Language) -> CampaignOut:
+async def cancel(campaign_id: Id, key: Marketer, shown: Shown) -> CampaignOut:
     """No more runs; messages not yet sent end as skipped (cancelled)."""
-    return await _move(campaign_id, language, cancel_campaign)
+    return await _move(campaign_id, shown, cancel_campaign)
 
 
 def _uplift(uplift: Uplift, language: str) -> UpliftOut:

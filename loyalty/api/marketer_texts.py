@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_
+from crm_core.campaigns.models import StatusReason
 from crm_core.campaigns.service import Problem as CampaignProblem
 from crm_core.campaigns.stats import Verdict
 from crm_core.profiles.service import ProfileProblem
@@ -103,6 +104,12 @@ CAMPAIGN_PROBLEMS = {
         "Nobody in this audience can receive the campaign (no consent or no messenger)."
     ),
     CampaignProblem.NOT_NOW: N_("A campaign that is {detail} cannot do this."),
+}
+STATUS_REASONS = {
+    StatusReason.NOT_RUN_IN_GRACE: N_(
+        "It did not run within {minutes} minutes of its moment, and a campaign is never sent "
+        "late: is the scheduler (loyalty scheduler) running?"
+    ),
 }
 CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}")
 CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")

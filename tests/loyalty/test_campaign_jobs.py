@@ -28,7 +28,13 @@ from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
 from crm_core.sql import Params, dialect_of, fetch
 from crm_core.staff.models import Role
-from loyalty.campaign_jobs import STORE, campaign_job_store, job_id, keep_jobs_in_step
+from loyalty.campaign_jobs import (
+    STORE,
+    campaign_job_store,
+    fire_campaign,
+    job_id,
+    keep_jobs_in_step,
+)
 from loyalty.delivery import campaign_sender
 from tests.support.customers import new_customer
 from tests.support.staff import bearer, new_key
@@ -204,3 +210,89 @@ async def test_a_test_send_does_not_stop_a_one_off_campaign_from_firing(stack):
     assert len(real) == 1 and real[0].fire_time == fire_at and real[0].treatment == 1
     shown = await stack.client.get(f"/api/v1/campaigns/{campaign_id}", headers=marketer)
     assert shown.json()["status"] == "running"
+
+
+async def test_a_one_off_missed_beyond_the_grace_period_is_missed_with_the_reason(stack):
+    """Its moment passed while no scheduler ran: it is never sent late, and the API says so
+    in the caller's language instead of "scheduled" for ever (issue 13.5)."""
+    marketer = bearer(await new_key(Role.MARKETER))
+    shown, fired = [], []
+    for _ in range(2):
+        campaign = await scheduled_campaign(
+            {"kind": "once", "at": (utcnow() + timedelta(minutes=5)).isoformat()}
+        )
+        # Seven hours later, nothing ran (the grace period is 360 minutes).
+        campaign.run_at = utcnow() - timedelta(hours=7)
+        await campaign.save(update_fields=["run_at"])
+        (fired if shown else shown).append(campaign.id)
+
+    answer = await stack.client.get(
+        f"/api/v1/campaigns/{shown[0]}", headers={**marketer, "Accept-Language": "en"}
+    )
+    assert answer.status_code == 200
+    seen = answer.json()
+    assert (seen["status"], seen["status_reason"]) == ("missed", "not_run_in_grace")
+    assert "within 360 minutes" in seen["status_detail"]
+    listed = await stack.client.get(
+        "/api/v1/campaigns", headers={**marketer, "Accept-Language": "uk"}
+    )
+    mine = next(c for c in listed.json() if c["id"] == shown[0])
+    assert mine["status"] == "missed" and "360" in mine["status_detail"]
+    assert not await CampaignRun.filter(campaign_id=shown[0]).exists()
+
+    # The scheduler's own job, fired late by a scheduler that was down, says the same.
+    await fire_campaign(fired[0])
+    stored = await Campaign.get(id=fired[0])
+    assert (stored.status, stored.status_reason) == ("missed", "not_run_in_grace")
+    assert not await CampaignRun.filter(campaign_id=fired[0]).exists()
+
+
+async def test_the_scheduler_marks_a_missed_one_off_and_gives_it_no_job(stack):
+    campaign = await scheduled_campaign(
+        {"kind": "once", "at": (utcnow() + timedelta(minutes=5)).isoformat()}
+    )
+    recurring = await scheduled_campaign({"kind": "recurring", "cron": "0 10 * * mon"})
+    campaign.run_at = utcnow() - timedelta(hours=7)
+    await campaign.save(update_fields=["run_at"])
+    jobs = scheduler(stack)
+    jobs.start(paused=True)
+    try:
+        await keep_jobs_in_step(jobs)
+        assert jobs.get_job(job_id(campaign.id), jobstore=STORE) is None
+        assert jobs.get_job(job_id(recurring.id), jobstore=STORE) is not None
+    finally:
+        jobs.shutdown(wait=False)
+    assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.MISSED
+    assert (await Campaign.get(id=recurring.id)).status == CampaignStatus.SCHEDULED
+
+
+async def test_a_draft_whose_moment_has_passed_cannot_be_scheduled(stack):
+    marketer = bearer(await new_key(Role.MARKETER))
+    city = f"Late-{secrets.token_hex(4)}"
+    await new_customer("Anna", city=city)
+    segment, _ = await create_segment(
+        f"in {city}",
+        SegmentKind.STATIC,
+        {"type": "profile", "field": "city", "op": "eq", "value": city},
+        utcnow(),
+    )
+    draft = await create_campaign(
+        CampaignIn(
+            name="Late",
+            segment_id=segment.id,
+            messages={"uk": {"text": "Привіт"}},
+            default_language="uk",
+            schedule={"kind": "once", "at": (utcnow() + timedelta(minutes=5)).isoformat()},
+        ),
+        ("uk",),
+        "Europe/Kyiv",
+        utcnow(),
+    )
+    draft.run_at = utcnow() - timedelta(minutes=30)  # saved yesterday for half an hour ago
+    await draft.save(update_fields=["run_at"])
+    answer = await stack.client.post(
+        f"/api/v1/campaigns/{draft.id}/schedule", headers={**marketer, "Accept-Language": "en"}
+    )
+    assert answer.status_code == 422
+    assert (answer.json()["path"], answer.json()["problem"]) == ("schedule.at", "in_the_past")
+    assert (await Campaign.get(id=draft.id)).status == CampaignStatus.DRAFT
