@@ -14,6 +14,7 @@ from fastapi import FastAPI, HTTPException
 from tortoise import Tortoise
 
 from bot.engine import BotConfig, ConversationEngine
+from bot.i18n import N_
 from channels.push import Pusher
 from channels.telegram import webhook as telegram_webhook
 from channels.telegram.dispatcher import create_bot, create_dispatcher
@@ -42,6 +43,7 @@ from loyalty.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 VIBER_WEBHOOK_DELAY_SECONDS = 2.0
+DATABASE_DOWN = N_("The database is not answering.")
 VIBER_EVENTS = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
 
 
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         own_limit_prefixes=(imports_api.PREFIX + "/",),
+        default_language=settings.default_language,
     )
 
     @app.get("/healthz", tags=["ops"])
@@ -115,7 +118,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         try:
             await Tortoise.get_connection("default").execute_query("SELECT 1")
         except Exception as error:
-            raise HTTPException(status_code=503, detail="Database is not answering.") from error
+            raise HTTPException(status_code=503, detail=DATABASE_DOWN) from error
         return {"status": "ok"}
 
     app.include_router(telegram_webhook.router)

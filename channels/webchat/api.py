@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from bot.engine import ConversationEngine
 from bot.events import Inbound, InboundKind, Reply
-from bot.i18n import pick_from_accept_language, translations
+from bot.i18n import N_, pick_from_accept_language, translations
 from crm_core.customers.models import Channel, ChannelIdentity
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -98,7 +98,7 @@ def _page_template() -> str:
 async def chat_asset(name: str) -> FileResponse:
     allowed = {"chat.js": "text/javascript", "chat.css": "text/css"}
     if name not in allowed:
-        raise HTTPException(status_code=404, detail="No such asset.")
+        raise HTTPException(status_code=404, detail=N_("No such asset."))
     return FileResponse(STATIC_DIR / name, media_type=allowed[name])
 
 
@@ -136,7 +136,7 @@ async def open_session(
 async def send_message(body: MessageIn, request: Request) -> MessageOut:
     if not await ChannelIdentity.exists(channel=Channel.WEBCHAT, external_id=body.session_id):
         raise HTTPException(
-            status_code=404, detail="Unknown chat session. Reload the page to start again."
+            status_code=404, detail=N_("Unknown chat session. Reload the page to start again.")
         )
     replies = await _engine(request).handle(
         Inbound(

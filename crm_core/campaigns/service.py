@@ -38,6 +38,9 @@ VOUCHER_PLACEHOLDERS = frozenset({"voucher_code", "voucher_value", "voucher_expi
 MAX_CONTROL_PERCENT = 50
 MAX_TEXT = 1000  # Viber's and Telegram's captions are the tightest limit a campaign meets
 MAX_VALIDITY_DAYS = 366
+# Details of Problem.BAD_VOUCHER besides the voucher's own SpecProblem codes.
+UNREADABLE_VOUCHER = "unreadable"
+VALIDITY_OUT_OF_RANGE = "validity_out_of_range"
 
 
 class Problem(StrEnum):
@@ -78,13 +81,32 @@ class CampaignIn:
     voucher: dict[str, Any] | None = None
 
 
+def broken_fragment(template: str) -> str:
+    """The text from the first brace that pairs with nothing (Python's own reason is English)."""
+    at = 0
+    while at < len(template):
+        pair = template[at : at + 2]
+        if pair in ("{{", "}}"):
+            at += 2
+            continue
+        if template[at] == "}":
+            break
+        if template[at] == "{":
+            close = template.find("}", at)
+            if close < 0 or "{" in template[at + 1 : close]:
+                break
+            at = close
+        at += 1
+    return template[at : at + 20] if at < len(template) else template[-20:]
+
+
 def placeholders_of(template: str, path: str) -> set[str]:
     """The `{names}` a template uses; format specs and attribute access are not allowed."""
     names: set[str] = set()
     try:
         parsed = list(string.Formatter().parse(template))
-    except ValueError as error:
-        raise CampaignRejected(path, Problem.BROKEN_TEMPLATE, str(error)) from None
+    except ValueError:
+        raise CampaignRejected(path, Problem.BROKEN_TEMPLATE, broken_fragment(template)) from None
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
@@ -133,7 +155,7 @@ def check_schedule(schedule: dict[str, Any], timezone: str, now: datetime) -> da
         except ValueError:
             raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw)) from None
         if at.tzinfo is None:
-            raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, "needs a UTC offset")
+            raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw))
         if not 1970 < at.year < 3000:  # year 9999 would overflow on its way to UTC
             raise CampaignRejected("schedule.at", Problem.BAD_SCHEDULE, str(raw))
         if at < now - timedelta(minutes=1):
@@ -143,8 +165,8 @@ def check_schedule(schedule: dict[str, Any], timezone: str, now: datetime) -> da
         expression = str(schedule.get("cron") or "")
         try:
             trigger = cron_trigger(expression)
-        except ValueError as error:
-            raise CampaignRejected("schedule.cron", Problem.BAD_CRON, str(error)) from None
+        except ValueError:
+            raise CampaignRejected("schedule.cron", Problem.BAD_CRON, expression) from None
         first = trigger.get_next_fire_time(None, now)
         if first is None:
             raise CampaignRejected("schedule.cron", Problem.CRON_NEVER_FIRES, expression)
@@ -160,9 +182,9 @@ def voucher_spec(template: dict[str, Any], customer_id: int, now: datetime) -> V
         days = int(template.get("valid_days", 14))
         min_basket = template.get("min_basket")
     except (ValueError, InvalidOperation):
-        raise CampaignRejected("voucher", Problem.BAD_VOUCHER) from None
+        raise CampaignRejected("voucher", Problem.BAD_VOUCHER, UNREADABLE_VOUCHER) from None
     if not 1 <= days <= MAX_VALIDITY_DAYS:
-        raise CampaignRejected("voucher.valid_days", Problem.BAD_VOUCHER, f"1-{MAX_VALIDITY_DAYS}")
+        raise CampaignRejected("voucher.valid_days", Problem.BAD_VOUCHER, VALIDITY_OUT_OF_RANGE)
     try:
         return VoucherSpec(
             kind=kind,
@@ -178,7 +200,7 @@ def voucher_spec(template: dict[str, Any], customer_id: int, now: datetime) -> V
             customer_id=customer_id,
         )
     except (ValueError, InvalidOperation):
-        raise CampaignRejected("voucher", Problem.BAD_VOUCHER) from None
+        raise CampaignRejected("voucher", Problem.BAD_VOUCHER, UNREADABLE_VOUCHER) from None
 
 
 def check_voucher(template: dict[str, Any], now: datetime) -> None:
@@ -188,7 +210,8 @@ def check_voucher(template: dict[str, Any], now: datetime) -> None:
     try:
         check_voucher_spec(spec)
     except InvalidVoucherSpec as error:
-        raise CampaignRejected("voucher", Problem.BAD_VOUCHER, str(error)) from None
+        path = f"voucher.{error.field}".replace("valid_until", "valid_days")
+        raise CampaignRejected(path, Problem.BAD_VOUCHER, error.problem.value) from None
 
 
 async def check_campaign(

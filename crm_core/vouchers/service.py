@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -37,8 +38,20 @@ class VoucherSpec:
     customer_id: int | None = None
 
 
+class SpecProblem(StrEnum):
+    """Why a voucher cannot be issued; a code the API says in the caller's language."""
+
+    ENDS_BEFORE_START = "ends_before_start"
+    NO_USES = "no_uses"
+    PERCENT_OUT_OF_RANGE = "percent_out_of_range"
+    AMOUNT_WITHOUT_CURRENCY = "amount_without_currency"
+    PRODUCT_WITHOUT_SKU = "product_without_sku"
+
+
 class InvalidVoucherSpec(ValueError):
-    pass
+    def __init__(self, problem: SpecProblem, field: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.problem, self.field = problem, field
 
 
 class VoucherNotFound(LookupError):
@@ -71,15 +84,17 @@ class Reversal:
 
 def check_voucher_spec(spec: VoucherSpec) -> None:
     if spec.valid_until <= spec.valid_from:
-        raise InvalidVoucherSpec("valid_until must be after valid_from")
+        raise InvalidVoucherSpec(SpecProblem.ENDS_BEFORE_START, "valid_until")
     if spec.uses_allowed < 1:
-        raise InvalidVoucherSpec("uses_allowed must be at least 1")
+        raise InvalidVoucherSpec(SpecProblem.NO_USES, "uses_allowed")
     if spec.kind == VoucherKind.PERCENT and not (0 < spec.value <= 100):
-        raise InvalidVoucherSpec("a percent voucher is worth more than 0 and at most 100")
-    if spec.kind == VoucherKind.FIXED_AMOUNT and (spec.value <= 0 or not spec.currency):
-        raise InvalidVoucherSpec("a fixed amount voucher needs a positive value and a currency")
+        raise InvalidVoucherSpec(SpecProblem.PERCENT_OUT_OF_RANGE, "value")
+    if spec.kind == VoucherKind.FIXED_AMOUNT and spec.value <= 0:
+        raise InvalidVoucherSpec(SpecProblem.AMOUNT_WITHOUT_CURRENCY, "value")
+    if spec.kind == VoucherKind.FIXED_AMOUNT and not spec.currency:
+        raise InvalidVoucherSpec(SpecProblem.AMOUNT_WITHOUT_CURRENCY, "currency")
     if spec.kind == VoucherKind.FREE_PRODUCT and not spec.free_product_sku:
-        raise InvalidVoucherSpec("a free product voucher names the product's SKU")
+        raise InvalidVoucherSpec(SpecProblem.PRODUCT_WITHOUT_SKU, "free_product_sku")
 
 
 async def issue_voucher(

@@ -32,6 +32,9 @@ from crm_core.campaigns.service import (
     schedule_campaign,
     voucher_spec,
 )
+from crm_core.campaigns.service import (
+    Problem as CampaignProblem,
+)
 from crm_core.campaigns.stats import Uplift
 from crm_core.clock import utcnow
 from crm_core.segments.models import Segment
@@ -212,14 +215,18 @@ Shown = Annotated[Show, Depends(show)]
 
 
 def rejected(error: CampaignRejected, language: str) -> ApiError:
-    reason = translations(language).gettext(texts.CAMPAIGN_PROBLEMS[error.problem])
+    tr = translations(language)
+    reason = tr.gettext(texts.CAMPAIGN_PROBLEMS[error.problem])
+    detail = error.detail
+    if error.problem == CampaignProblem.BAD_VOUCHER and detail in texts.VOUCHER_PROBLEMS:
+        detail = tr.gettext(texts.VOUCHER_PROBLEMS[detail])
     return ApiError(
         422,
         "invalid_campaign",
         texts.CAMPAIGN_INVALID,
         language,
         path=error.path,
-        reason=reason.format(detail=error.detail),
+        reason=reason.format(detail=detail),
         problem=str(error.problem),
     )
 

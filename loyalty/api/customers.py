@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from bot.i18n import translations
 from crm_core.clock import utcnow
 from crm_core.customers.directory import BadCursor, SortKey, list_customers
 from crm_core.customers.profile import (
@@ -121,8 +122,14 @@ def profile_error(error: ProfileRejected, language: str) -> ApiError:
         texts.PROFILE_PROBLEMS[error.problem],
         language,
         field=error.field,
-        expected=error.expected,
+        expected=_expected(error.expected, language),
     )
+
+
+def _expected(expected: str, language: str) -> str:
+    """A word such as "number" in the caller's language; values and formats stay as they are."""
+    word = texts.EXPECTED_WORDS.get(expected)
+    return translations(language).gettext(word) if word else expected
 
 
 async def _customer_or_404(customer_id: int, language: str):

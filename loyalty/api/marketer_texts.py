@@ -8,6 +8,7 @@ from crm_core.campaigns.service import Problem as CampaignProblem
 from crm_core.campaigns.stats import Verdict
 from crm_core.profiles.service import ProfileProblem
 from crm_core.segments.rules import Expect, Reason
+from crm_core.vouchers.service import SpecProblem
 
 RULE_REASONS = {
     Reason.NOT_AN_OBJECT: N_("Each node of a rule must be a JSON object."),
@@ -96,7 +97,10 @@ CAMPAIGN_PROBLEMS = {
         "Schedule a campaign once (a moment with its UTC offset) or recurring (a cron "
         "expression); this one is not valid ({detail})."
     ),
-    CampaignProblem.BAD_CRON: N_("This cron expression is not valid: {detail}."),
+    CampaignProblem.BAD_CRON: N_(
+        "The cron expression \u201c{detail}\u201d is not valid: five fields are expected "
+        "(minute, hour, day of month, month, day of week), e.g. 0 10 * * 1."
+    ),
     CampaignProblem.CRON_NEVER_FIRES: N_("This schedule would never run: {detail}."),
     CampaignProblem.IN_THE_PAST: N_("This moment is in the past."),
     CampaignProblem.BAD_VOUCHER: N_("This voucher cannot be honoured: {detail}."),
@@ -110,6 +114,23 @@ STATUS_REASONS = {
         "It did not run within {minutes} minutes of its moment, and a campaign is never sent "
         "late: is the scheduler (loyalty scheduler) running?"
     ),
+}
+# Why a voucher cannot be issued: clauses that end "This voucher cannot be issued: …" and
+# "This voucher cannot be honoured: …" (codes from crm_core, never English sentences).
+VOUCHER_PROBLEMS = {
+    SpecProblem.ENDS_BEFORE_START: N_("its end must come after its start"),
+    SpecProblem.NO_USES: N_("it must allow at least one use"),
+    SpecProblem.PERCENT_OUT_OF_RANGE: N_("a percentage is more than 0 and at most 100"),
+    SpecProblem.AMOUNT_WITHOUT_CURRENCY: N_("a fixed amount needs a positive value and a currency"),
+    SpecProblem.PRODUCT_WITHOUT_SKU: N_("a free product voucher needs the product's SKU"),
+    "unreadable": N_("its kind, value, minimum basket or validity cannot be read"),
+    "validity_out_of_range": N_("it is valid for 1 to 366 days"),
+}
+# What a profile field expected, when crm_core names it with a word rather than values.
+EXPECTED_WORDS = {
+    "text": N_("text"),
+    "number": N_("a number"),
+    "true/false": N_("true or false"),
 }
 CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}")
 CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")

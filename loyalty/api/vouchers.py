@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from bot.i18n import N_
+from bot.i18n import N_, translations
 from crm_core.clock import utcnow
 from crm_core.customers.models import Customer
 from crm_core.staff.models import ApiKey, Role
@@ -14,6 +14,7 @@ from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, issue_vou
 from loyalty.api import schemas
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.marketer_texts import VOUCHER_PROBLEMS
 from loyalty.api.pos import card_or_error, voucher_out
 
 router = APIRouter(prefix="/api/v1/vouchers", tags=["marketer"])
@@ -54,7 +55,9 @@ async def issue(
             "voucher_invalid",
             N_("This voucher cannot be issued: {reason}."),
             language,
-            reason=str(error),
+            reason=translations(language).gettext(VOUCHER_PROBLEMS[error.problem]),
+            field=error.field,
+            problem=error.problem.value,
         ) from error
     announced = False
     if body.announce and customer is not None and customer.marketing_consent:

@@ -99,9 +99,9 @@ async def test_a_good_campaign_is_saved_as_a_draft(audience):
          Problem.IN_THE_PAST),
         ({"schedule": {"kind": "once", "at": "2030-01-01T10:00:00"}}, "schedule.at",
          Problem.BAD_SCHEDULE),
-        ({"voucher": {"kind": "percent", "value": "150", "title": "x"}}, "voucher",
+        ({"voucher": {"kind": "percent", "value": "150", "title": "x"}}, "voucher.value",
          Problem.BAD_VOUCHER),
-        ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher",
+        ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher.currency",
          Problem.BAD_VOUCHER),  # an amount without a currency cannot be honoured
         ({"voucher": {"kind": "percent", "value": "10", "title": "x", "valid_days": 0}},
          "voucher.valid_days", Problem.BAD_VOUCHER),

@@ -118,8 +118,8 @@ async def test_a_campaign_is_drafted_previewed_and_scheduled(stack, marketer, au
         ({"control_percent": 60}, "control_percent", "control_out_of_range", "0 to 50"),
         ({"schedule": {"kind": "recurring", "cron": "0 0 31 2 *"}}, "schedule.cron",
          "cron_never_fires", "would never run"),
-        ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher",
-         "bad_voucher", "cannot be honoured"),
+        ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher.currency",
+         "bad_voucher", "cannot be honoured: a fixed amount needs a positive value and a currency"),
     ],
 )  # fmt: skip
 async def test_a_bad_campaign_is_422_with_the_path_and_a_reason(
