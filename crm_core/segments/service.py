@@ -16,6 +16,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from crm_core.campaigns.models import Campaign
 from crm_core.catalogue.models import Category
 from crm_core.profiles.models import CustomField
 from crm_core.segments.compiler import compile_members
@@ -44,6 +45,14 @@ class SegmentNameTaken(ValueError):
 
 class SegmentPaused(ValueError):
     pass
+
+
+class SegmentInUse(ValueError):
+    """Other segments are built on it, or campaigns use it (as audience or exclusion)."""
+
+    def __init__(self, segments: list[int], campaigns: list[tuple[int, str]]) -> None:
+        super().__init__(f"segments {segments}, campaigns {[c for c, _ in campaigns]}")
+        self.segments, self.campaigns = segments, campaigns
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,30 @@ async def update_segment(
         if segment.status == SegmentStatus.ACTIVE:
             await refresh_segment(segment, now)
     return segment
+
+
+async def delete_unused_segment(segment: Segment) -> None:
+    """Delete a segment nothing uses. Refused while other segments are built on it or a
+    campaign names it, whatever the campaign's state: deleting an audience would break its
+    campaign, deleting an exclusion would silently send to the customers it left out, and a
+    finished campaign's results still say whom it was for."""
+    async with transaction() as db:
+        built_on = [
+            other.id
+            for other in await Segment.exclude(id=segment.id).only("id", "depends_on").using_db(db)
+            if segment.id in other.depends_on
+        ]
+        campaigns = [
+            (campaign.id, campaign.name)
+            for campaign in await Campaign.all()
+            .order_by("id")
+            .only("id", "name", "segment_id", "exclude_segment_ids")
+            .using_db(db)
+            if campaign.segment_id == segment.id or segment.id in campaign.exclude_segment_ids
+        ]
+        if built_on or campaigns:
+            raise SegmentInUse(built_on, campaigns)
+        await segment.delete(using_db=db)
 
 
 async def refresh_segment(segment: Segment, now: datetime, force: bool = False) -> Refreshed:

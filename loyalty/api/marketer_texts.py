@@ -68,6 +68,10 @@ SEGMENT_NOT_FOUND = N_("There is no such segment.")
 SEGMENT_NAME_TAKEN = N_("A segment with this name already exists.")
 SEGMENT_PAUSED = N_("This segment is paused: resume it before rebuilding.")
 SEGMENT_IN_USE = N_("Other segments are built on this one: change them first.")
+SEGMENT_USED_BY_CAMPAIGNS = N_(
+    "Campaigns use this segment (as audience or exclusion): {campaigns}. A segment cannot "
+    "be deleted while a campaign uses it."
+)
 CUSTOMER_NOT_FOUND = N_("There is no such customer.")
 BAD_CURSOR = N_("This page cursor is not valid for this list; start from the first page.")
 UNKNOWN_COLUMN = N_("There is no column {column}.")

@@ -15,9 +15,11 @@ from crm_core.segments import exports
 from crm_core.segments.models import MembershipChange, Segment, SegmentKind, SegmentStatus
 from crm_core.segments.rules import Expect, Reason, RuleError
 from crm_core.segments.service import (
+    SegmentInUse,
     SegmentNameTaken,
     SegmentPaused,
     create_segment,
+    delete_unused_segment,
     preview,
     refresh_segment,
     update_segment,
@@ -208,11 +210,21 @@ async def patch_segment(
 
 @router.delete("/{segment_id}", status_code=204, responses=CONFLICT)
 async def delete_segment(segment_id: Id, key: Marketer, language: Language) -> Response:
+    """Refused (409) while other segments are built on it or campaigns use it."""
     segment = await segment_or_404(segment_id, language)
-    for other in await Segment.exclude(id=segment.id).only("id", "depends_on"):
-        if segment.id in other.depends_on:
-            raise ApiError(409, "segment_in_use", texts.SEGMENT_IN_USE, language)
-    await segment.delete()
+    try:
+        await delete_unused_segment(segment)
+    except SegmentInUse as error:
+        if error.campaigns:
+            named = ", ".join(f"\u201c{name}\u201d (#{id_})" for id_, name in error.campaigns)
+            raise ApiError(
+                409,
+                "segment_used_by_campaigns",
+                texts.SEGMENT_USED_BY_CAMPAIGNS,
+                language,
+                campaigns=named,
+            ) from None
+        raise ApiError(409, "segment_in_use", texts.SEGMENT_IN_USE, language) from None
     return Response(status_code=204)
 
 

@@ -265,3 +265,48 @@ async def test_an_unknown_export_column_is_refused(stack, marketer, city):
         headers=marketer,
     )
     assert answer.status_code == 422 and answer.json()["code"] == "unknown_column"
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+async def test_a_segment_a_campaign_uses_cannot_be_deleted(stack, marketer, city, language):
+    """As its audience it answered 500; as an exclusion it was dropped silently, and the
+    campaign would then have reached the customers it meant to leave out (issue 13.6)."""
+    made = []
+    for name in (f"audience {city} {language}", f"left out {city} {language}"):
+        answer = await stack.client.post(
+            "/api/v1/segments", json={"name": name, "rule": in_city(city)}, headers=marketer
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+    audience, left_out = made
+    names = []
+    for name, exclusions in (("Spring sale", []), ("Weekly offer", [left_out])):
+        answer = await stack.client.post(
+            "/api/v1/campaigns",
+            json={
+                "name": f"{name} {city}",
+                "segment_id": audience,
+                "exclude_segment_ids": exclusions,
+                "messages": {"uk": {"text": "Привіт"}},
+                "default_language": "uk",
+                "schedule": {"kind": "recurring", "cron": "0 10 * * mon"},
+            },
+            headers=marketer,
+        )
+        assert answer.status_code == 201, answer.text
+        names.append(answer.json()["name"])
+    headers = {**marketer, "Accept-Language": language}
+    for segment, using in ((audience, names), (left_out, names[1:])):
+        refused = await stack.client.delete(f"/api/v1/segments/{segment}", headers=headers)
+        assert refused.status_code == 409, refused.text
+        answer = refused.json()
+        assert answer["code"] == "segment_used_by_campaigns"
+        assert all(f"\u201c{name}\u201d" in answer["detail"] for name in using)
+        assert (names[0] in answer["detail"]) == (segment == audience)
+        if language == "uk":
+            assert "кампані" in answer["detail"]
+        shown = await stack.client.get(f"/api/v1/segments/{segment}", headers=marketer)
+        assert shown.status_code == 200
+    campaigns = (await stack.client.get("/api/v1/campaigns", headers=marketer)).json()
+    weekly = next(c for c in campaigns if c["name"] == names[1])
+    assert weekly["exclude_segment_ids"] == [left_out]
