@@ -35,14 +35,15 @@ def voucher_value_text(voucher: Voucher, language: str) -> str:
     return say(language, N_("{times}\u00d7 points"), times=f"{voucher.value.normalize():f}")
 
 
-def voucher_conditions(voucher: Voucher, language: str) -> list[str]:
+def voucher_conditions(voucher: Voucher, language: str, currency: str | None = None) -> list[str]:
+    """`currency`: the store's, for amounts of a voucher valid in any currency."""
     conditions = []
     if voucher.min_basket is not None:
         conditions.append(
             say(
                 language,
                 N_("Minimum basket {amount}"),
-                amount=_money(voucher.min_basket, voucher.currency),
+                amount=_money(voucher.min_basket, voucher.currency or currency),
             )
         )
     if voucher.allowed_categories:

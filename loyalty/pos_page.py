@@ -44,6 +44,7 @@ LABELS = {
     "sign_in": N_("Sign in"),
     "sign_out": N_("Sign out"),
     "scan": N_("Scan or type a card or voucher code"),
+    "scan_label": N_("Card or voucher code"),
     "find": N_("Find"),
     "camera": N_("Camera"),
     "stop_camera": N_("Stop camera"),
@@ -59,6 +60,10 @@ LABELS = {
     "no_vouchers": N_("No active vouchers"),
     "customer_since": N_("Customer since {date}"),
     "valid_until": N_("Valid until {date}"),
+    "valid_from_until": N_("Valid from {start} until {end}"),
+    "other_customer": N_(
+        "This voucher belongs to another customer, not to the card on this receipt."
+    ),
     "card": N_("Card"),
     "voucher": N_("Voucher"),
     "bearer": N_("Anyone holding the code may use it"),

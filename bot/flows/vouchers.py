@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -50,14 +51,23 @@ class VoucherFlow(Flow):
         """One voucher as a chat message: what it gives, until when, on what terms, and its QR."""
         language = customer.language
         tr = translations(language)
-        until = voucher.valid_until.astimezone(ZoneInfo(customer.timezone))
+        zone = ZoneInfo(customer.timezone)
+
+        def day(moment: datetime) -> str:
+            return format_date(moment.astimezone(zone).date(), format="long", locale=language)
+
+        if voucher.valid_from > self.config.clock():
+            # Not usable yet: say from when, or the shopper shows it at the till too early.
+            validity = tr.gettext("Valid from {start} until {end}").format(
+                start=day(voucher.valid_from), end=day(voucher.valid_until)
+            )
+        else:
+            validity = tr.gettext("Valid until {date}").format(date=day(voucher.valid_until))
         lines = [
             f"🎁 {voucher.title}",
             voucher_value_text(voucher, language),
             tr.gettext("Code: {code}").format(code=format_voucher_code(voucher.code)),
-            tr.gettext("Valid until {date}").format(
-                date=format_date(until.date(), format="long", locale=language)
-            ),
+            validity,
             *voucher_conditions(voucher, language),
             tr.gettext("Show this QR code at the till before paying."),
         ]

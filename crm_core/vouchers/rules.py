@@ -112,6 +112,22 @@ def check_voucher(
     ignore_uses: bool = False,
 ) -> Verdict:
     """Every rule in the order a cashier would want to hear about it."""
+    refused = _not_usable(voucher, customer_id, now, ignore_uses)
+    return refused if refused is not None else discount_for(voucher, basket)
+
+
+def voucher_state(voucher: Voucher, customer_id: int | None, now: datetime) -> Refusal | None:
+    """Why this voucher cannot be used now by this customer, whatever the basket; None: it can.
+
+    The till shows it beside each voucher, so a used or not-yet-valid one never looks usable.
+    """
+    refused = _not_usable(voucher, customer_id, now, ignore_uses=False)
+    return refused.refusal if refused is not None else None
+
+
+def _not_usable(
+    voucher: Voucher, customer_id: int | None, now: datetime, ignore_uses: bool
+) -> Verdict | None:
     if voucher.status != VoucherStatus.ACTIVE:
         return Verdict(False, refusal=Refusal.CANCELLED)
     if now < voucher.valid_from:
@@ -129,4 +145,4 @@ def check_voucher(
             return Verdict(False, refusal=Refusal.NO_CUSTOMER)
         if customer_id != voucher.customer_id:
             return Verdict(False, refusal=Refusal.NOT_THIS_CUSTOMER)
-    return discount_for(voucher, basket)
+    return None

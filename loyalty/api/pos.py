@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from bot.i18n import N_
 from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, find_card
@@ -22,7 +22,7 @@ from crm_core.stores.service import store_by_code
 from crm_core.vouchers.codes import is_valid_voucher_code, looks_like_voucher_code
 from crm_core.vouchers.codes import normalize_voucher_input as normalize_voucher
 from crm_core.vouchers.models import Voucher
-from crm_core.vouchers.rules import Basket, BasketLine
+from crm_core.vouchers.rules import Basket, BasketLine, Refusal, voucher_state
 from crm_core.vouchers.service import (
     RedemptionWasCancelled,
     VoucherNotFound,
@@ -51,6 +51,8 @@ router = APIRouter(prefix="/api/v1/pos", tags=["cashier"])
 Cashier = Annotated[ApiKey, Depends(require_role(Role.CASHIER))]
 Language = Annotated[str, Depends(request_language)]
 
+USABLE = N_("Can be used now.")
+
 CARD_REASONS = {
     "erased": N_("This card was closed at the customer's request."),
     "blocked": N_("This card is blocked."),
@@ -58,7 +60,13 @@ CARD_REASONS = {
 }
 
 
-def voucher_out(voucher: Voucher, language: str) -> schemas.VoucherOut:
+def voucher_out(
+    voucher: Voucher, language: str, state: Refusal | None = None, currency: str | None = None
+) -> schemas.VoucherOut:
+    """A voucher for the till; `state` is why it cannot be used now (None: it can).
+
+    `currency` (the store's) goes with amounts of a voucher valid in any currency.
+    """
     return schemas.VoucherOut(
         code=voucher.code,
         code_for_reading=voucher_code_for_reading(voucher),
@@ -70,7 +78,9 @@ def voucher_out(voucher: Voucher, language: str) -> schemas.VoucherOut:
         valid_from=voucher.valid_from,
         valid_until=voucher.valid_until,
         uses_left=max(voucher.uses_allowed - voucher.uses_count, 0),
-        conditions=voucher_conditions(voucher, language),
+        conditions=voucher_conditions(voucher, language, currency),
+        state=state.value if state else "usable",
+        state_text=say(language, REFUSALS[state] if state else USABLE),
     )
 
 
@@ -184,7 +194,9 @@ async def me(key: Cashier) -> schemas.TillOut:
     return schemas.TillOut(
         role=key.role,
         till=key.till,
-        store=schemas.StoreOut(code=store.code, name=store.name, currency=store.currency)
+        store=schemas.StoreOut(
+            code=store.code, name=store.name, currency=store.currency, timezone=store.timezone
+        )
         if store
         else None,
     )
@@ -196,32 +208,54 @@ async def me(key: Cashier) -> schemas.TillOut:
     summary="Scan a card or voucher",
     responses=CONFLICT,
 )
-async def scan(code: str, key: Cashier, language: Language) -> schemas.ScanOut:
+async def scan(
+    code: str,
+    key: Cashier,
+    language: Language,
+    card: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The card already scanned for this receipt: a voucher of another "
+            "customer then says so in its state.",
+        ),
+    ] = None,
+) -> schemas.ScanOut:
     """What a scanner typed: a card number (spaces and dashes ignored) or a voucher code."""
     now = utcnow()
+    store: Store | None = key.store  # type: ignore[assignment]
+    currency = store.currency if store else None
     digits = normalize_card_input(code)
     if digits.isdigit():
-        card = await card_or_error(digits, language)
-        customer: Customer = card.customer  # type: ignore[assignment]
+        found = await card_or_error(digits, language)
+        customer: Customer = found.customer  # type: ignore[assignment]
         vouchers = await usable_vouchers_of(customer.id, now)
         hints = await hints_for(customer, vouchers, now)  # after vouchers: it reads them
         return schemas.ScanOut(
             kind="card",
             card=schemas.CardOut(
-                number=card.number,
-                number_for_reading=format_card_number(card.number),
-                status=card.status,
+                number=found.number,
+                number_for_reading=format_card_number(found.number),
+                status=found.status,
             ),
             customer=customer_out(customer),
-            vouchers=[voucher_out(v, language) for v in vouchers],
+            vouchers=[
+                voucher_out(v, language, voucher_state(v, customer.id, now), currency)
+                for v in vouchers
+            ],
             hints=[schemas.HintOut(code=h.kind.value, text=hint_text(h, language)) for h in hints],
         )
     voucher = await voucher_by_code(voucher_code_or_error(code, language))
     if voucher is None:
         raise ApiError(404, "voucher_not_found", N_("No voucher has this code."), language)
+    customer_id = await _customer_id_for(card, language)
     owner = await Customer.filter(id=voucher.customer_id).first() if voucher.customer_id else None
+    state = voucher_state(voucher, customer_id, now)
     return schemas.ScanOut(
-        kind="voucher", customer=customer_out(owner), vouchers=[voucher_out(voucher, language)]
+        kind="voucher",
+        # Another customer's voucher: not their name, the till keeps its own customer.
+        customer=None if state == Refusal.NOT_THIS_CUSTOMER else customer_out(owner),
+        vouchers=[voucher_out(voucher, language, state, currency)],
     )
 
 
@@ -240,12 +274,13 @@ async def validate(
     """Whether the voucher applies to this basket, and if not, exactly why."""
     store = await store_of(key, body.store, language)
     customer_id = await _customer_id_for(body.card, language)
+    now = utcnow()
     try:
         voucher, verdict = await validate_voucher(
             voucher_code_or_error(code, language),
             basket_from(body, store.currency),
             customer_id,
-            utcnow(),
+            now,
         )
     except VoucherNotFound as error:
         raise ApiError(
@@ -260,7 +295,9 @@ async def validate(
         discount=f"{verdict.discount:.2f}",
         reason=reason,
         reason_code=verdict.refusal.value if verdict.refusal else None,
-        voucher=voucher_out(voucher, language),
+        voucher=voucher_out(
+            voucher, language, voucher_state(voucher, customer_id, now), store.currency
+        ),
     )
 
 

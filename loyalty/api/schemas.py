@@ -94,6 +94,14 @@ class VoucherOut(BaseModel):
     valid_until: datetime
     uses_left: int
     conditions: list[str]
+    state: str = Field(
+        default="usable",
+        description=(
+            "usable, or why not whatever the basket: cancelled, not_yet_valid, expired, used, "
+            "no_customer (personal: scan the card), not_this_customer"
+        ),
+    )
+    state_text: str = Field(default="", description="The state as a sentence for the cashier.")
 
 
 class CustomerOut(BaseModel):
@@ -196,6 +204,7 @@ class StoreOut(BaseModel):
     code: str
     name: str
     currency: str
+    timezone: str
 
 
 class TillOut(BaseModel):

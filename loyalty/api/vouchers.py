@@ -10,6 +10,7 @@ from bot.i18n import N_, translations
 from crm_core.clock import utcnow
 from crm_core.customers.models import Customer
 from crm_core.staff.models import ApiKey, Role
+from crm_core.vouchers.rules import voucher_state
 from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, issue_voucher
 from loyalty.api import schemas
 from loyalty.api.auth import require_role
@@ -67,5 +68,8 @@ async def issue(
         )
         announced = reached > 0
     return schemas.VoucherIssuedOut(
-        **voucher_out(voucher, language).model_dump(), announced=announced
+        **voucher_out(
+            voucher, language, voucher_state(voucher, voucher.customer_id, utcnow())
+        ).model_dump(),
+        announced=announced,
     )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from crm_core.cards.models import Card
 from crm_core.clock import utcnow
-from crm_core.customers.models import ChannelIdentity
+from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.staff.models import Role
 from crm_core.vouchers.codes import format_voucher_code
+from crm_core.vouchers.models import Voucher
 from tests.support.qr import decode_qr
 from tests.support.staff import bearer, new_key, new_voucher
 from tests.support.telegram_chat import TelegramChat
@@ -93,6 +97,28 @@ async def test_vouchers_command_lists_active_vouchers_with_qr_and_conditions(sta
     assert format_voucher_code(voucher.code) in listed.text
     assert "300.00 UAH" in listed.text  # the minimum basket condition
     assert decode_qr(listed.photo) == voucher.code
+
+
+async def test_a_voucher_not_valid_yet_says_from_when(stack):
+    chat, card = await registered(stack)
+    await new_voucher(card.customer_id, title="Later", starts_in=timedelta(days=3))
+
+    (listed,) = await chat.text("/vouchers")
+
+    customer = await Customer.get(id=card.customer_id)
+    voucher = await Voucher.get(customer_id=card.customer_id)
+    zone = ZoneInfo(customer.timezone)
+
+    def day(moment):
+        return format_date(moment.astimezone(zone).date(), format="long", locale="uk")
+
+    expected = t(
+        "uk",
+        "Valid from {start} until {end}",
+        start=day(voucher.valid_from),
+        end=day(voucher.valid_until),
+    )
+    assert expected in listed.text
 
 
 async def test_vouchers_command_without_vouchers_says_so(stack):

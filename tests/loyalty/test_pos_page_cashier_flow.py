@@ -64,7 +64,7 @@ async def test_a_cashier_scans_checks_and_redeems_a_voucher(stack, tmp_path):
         await page.locator("#message.message--ok").wait_for()
 
         await item.get_by_role("button", name=t("uk", "Redeem")).click()
-        await page.locator("#message.message--ok").get_by_text("50.00").wait_for()
+        await page.locator("#message.message--ok").get_by_text("50,00\xa0грн").wait_for()
         await item.wait_for(state="detached")
 
         # Scanning the card again: the voucher is gone for good.

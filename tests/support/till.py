@@ -97,8 +97,8 @@ class Till:
         return await self.stack.client.get(f"/api/v1/pos/cards/{code}", headers=headers)
 
 
-async def open_till(stack: Any, currency: str = "UAH") -> Till:
-    store = await new_store(currency)
+async def open_till(stack: Any, currency: str = "UAH", timezone: str = "Europe/Kyiv") -> Till:
+    store = await new_store(currency, timezone)
     return Till(stack, store, await new_key(Role.CASHIER, store))
 
 

@@ -16,6 +16,7 @@
 
   let apiKey = null;
   let currency = "";
+  let storeZone; // the store's time zone: dates are shown as the store's calendar has them
   let card = null; // the card scanned for this receipt: the API ties vouchers to its customer
   let shown = null; // what the result panel shows: {kind, customer, vouchers, hints}
   let scans = 0; // only the answer to the latest scan is shown
@@ -55,15 +56,11 @@
 
   // ---- messages -----------------------------------------------------------------------------
 
-  // tone: "ok" or "error"; a big message is the outcome the cashier must not miss.
+  // tone: "ok" or "error"; a big message is the outcome the cashier must not miss. The
+  // region stays where it is and visible (empty, it takes no room), so it is announced.
   function showMessage(text, tone, big) {
     message.textContent = text || "";
     message.className = "message message--" + (tone || "error") + (big ? " message--big" : "");
-    message.hidden = !text;
-  }
-
-  function messageOnSignIn() {
-    $("sign-in").insertBefore(message, $("key").previousElementSibling);
   }
 
   const clearMessage = () => showMessage("", "ok");
@@ -76,10 +73,10 @@
     stopCamera();
     forgetCustomer();
     $("work").hidden = true;
+    $("scan-form").hidden = true;
     $("sign-out").hidden = true;
     $("store").textContent = "";
     $("sign-in").hidden = false;
-    messageOnSignIn();
     showMessage(reason, "error");
     $("key").focus();
   }
@@ -100,12 +97,13 @@
     }
     sessionStorage.setItem(KEY_STORAGE, key);
     currency = data.store ? data.store.currency : "";
+    storeZone = (data.store && data.store.timezone) || undefined;
     $("currency").textContent = currency;
     $("store").textContent = [data.store && data.store.name, data.till].filter(Boolean).join(" · ");
     $("sign-in").hidden = true;
     $("work").hidden = false;
+    $("scan-form").hidden = false;
     $("sign-out").hidden = false;
-    $("scan-form").after(message);
     clearMessage();
     showIdle();
     focusScan();
@@ -146,12 +144,23 @@
     return body;
   }
 
-  const money = (amount) => (currency ? `${amount} ${currency}` : amount);
+  // Amounts as the cashier's language writes them, always with the store's currency.
+  function money(amount) {
+    if (!currency) return amount;
+    try {
+      const format = new Intl.NumberFormat(dateLocale, { style: "currency", currency });
+      return format.format(Number(amount)); // display only: two decimals fit a double exactly
+    } catch (error) {
+      return `${amount} ${currency}`;
+    }
+  }
 
+  // A day as the store's calendar has it, not the browser's.
   function formatDate(iso) {
     const date = new Date(iso);
+    const options = { day: "numeric", month: "long", year: "numeric", timeZone: storeZone };
     try {
-      return date.toLocaleDateString(dateLocale, { day: "numeric", month: "long", year: "numeric" });
+      return date.toLocaleDateString(dateLocale, options);
     } catch (error) {
       return date.toLocaleDateString();
     }
@@ -170,17 +179,17 @@
     if (!code) return;
     const ticket = ++scans;
     $("scan-form").setAttribute("aria-busy", "true");
+    // The card on screen goes along: another customer's voucher then says so.
+    const query = card ? "?card=" + encodeURIComponent(card.number) : "";
     const { ok, status, detail, data } = await api(
       "GET",
-      "/api/v1/pos/cards/" + encodeURIComponent(code),
+      "/api/v1/pos/cards/" + encodeURIComponent(code) + query,
     );
     if (ticket !== scans) return; // a newer scan is on its way
     $("scan-form").removeAttribute("aria-busy");
     if (status === 401) return;
     if (!ok) {
-      // Never leave the previous customer on screen after a failed scan.
-      forgetCustomer();
-      showIdle();
+      // A misread scan changes nothing: the customer, the basket and the receipt stay.
       showMessage(detail, "error");
       return;
     }
@@ -188,17 +197,29 @@
     if (data.kind === "card") {
       if (!card || card.number !== data.card.number) newReceipt();
       card = data.card;
-    } else if (!card && !$("receipt").value) {
-      newReceipt();
+      shown = {
+        kind: "card",
+        customer: data.customer,
+        vouchers: data.vouchers || [],
+        hints: data.hints || [],
+      };
+      render();
+      return;
     }
-    // A voucher scanned after a card keeps that card: a personal voucher needs its owner's card.
+    if (!card && !$("receipt").value) newReceipt();
+    const voucher = (data.vouchers || [])[0];
+    // A voucher scanned after a card keeps that card and its customer on screen: one
+    // customer per receipt. Another customer's voucher is shown as such, and said aloud.
     shown = {
-      kind: data.kind,
-      customer: data.customer,
+      kind: "voucher",
+      customer: card && shown ? shown.customer : data.customer,
       vouchers: data.vouchers || [],
-      hints: data.hints || [],
+      hints: card && shown ? shown.hints : [],
     };
     render();
+    if (voucher && voucher.state === "not_this_customer") {
+      showMessage(L.other_customer, "error", true);
+    }
   }
 
   function forgetCustomer() {
@@ -262,12 +283,20 @@
     body.append(
       head,
       element("div", "voucher__title", voucher.title),
-      element("div", "voucher__valid", say(L.valid_until, { date: formatDate(voucher.valid_until) })),
+      element("div", "voucher__valid", validity(voucher)),
     );
     if (voucher.conditions.length) {
       const conditions = element("ul", "voucher__conditions");
       conditions.append(...voucher.conditions.map((text) => element("li", "", text)));
       body.append(conditions);
+    }
+    if (voucher.state && voucher.state !== "usable") {
+      // Used, not valid yet, someone else's...: why, and nothing to press.
+      item.classList.add("voucher--unusable");
+      item.dataset.state = voucher.state;
+      body.append(element("p", "voucher__state", voucher.state_text));
+      item.append(body);
+      return item;
     }
     const actions = element("div", "voucher__actions");
     const check = button(L.check, "button");
@@ -277,6 +306,16 @@
     actions.append(check, redeem);
     item.append(body, actions);
     return item;
+  }
+
+  function validity(voucher) {
+    if (new Date(voucher.valid_from) > new Date()) {
+      return say(L.valid_from_until, {
+        start: formatDate(voucher.valid_from),
+        end: formatDate(voucher.valid_until),
+      });
+    }
+    return say(L.valid_until, { date: formatDate(voucher.valid_until) });
   }
 
   function button(label, className) {
@@ -301,7 +340,7 @@
     setBusy(item, true);
     const path = `/api/v1/pos/vouchers/${encodeURIComponent(voucher.code)}/validate`;
     const { ok, status, detail, data } = await api("POST", path, body);
-    setBusy(item, false);
+    setBusy(item, false); // enabled again before the focus comes back to it
     if (status === 401) return;
     if (!ok) {
       mark(item, "refused");
@@ -313,7 +352,9 @@
       mark(item, "refused");
       showMessage(data.reason, "error");
     }
-    focusScan();
+    // The focus stays on the voucher just checked: Tab reaches its Redeem button. A scanner
+    // still works: keys typed outside a field go to the scan field.
+    if (item.isConnected) item.querySelector("button").focus();
   }
 
   async function redeemVoucher(voucher, item) {
@@ -438,33 +479,72 @@
   });
 
   // A keyboard-wedge scanner types wherever the focus is. In the basket total (never scanned
-  // itself, unlike a receipt barcode), a quick burst of keys ended by Enter is a scan, not
-  // typing: it is taken out of the field and scanned.
-  const SCANNER_GAP_MS = 40;
-  const SCANNER_MIN_KEYS = 4;
+  // itself, unlike a receipt barcode), Enter after something that is no amount but ends in a
+  // voucher code or a card number scans that code and leaves the amount typed before it. What
+  // was typed is what decides, not how fast: a busy till may deliver a scanner's keys slowly.
+  const VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+  const isAmount = (text) => /^\d{1,10}([.,]\d{1,2})?$/.test(text.replace(/\s/g, ""));
+
+  function isVoucherCode(text) {
+    const code = text.replace(/[\s-]/g, "").toUpperCase();
+    if (code.length !== 9 || [...code].some((char) => !VOUCHER_ALPHABET.includes(char))) {
+      return false;
+    }
+    // The check character: Luhn mod 32, as crm_core/vouchers/codes.py computes it.
+    const base = VOUCHER_ALPHABET.length;
+    let total = 0;
+    let factor = 2;
+    for (const char of [...code.slice(0, -1)].reverse()) {
+      const addend = factor * VOUCHER_ALPHABET.indexOf(char);
+      total += Math.floor(addend / base) + (addend % base);
+      factor = factor === 2 ? 1 : 2;
+    }
+    return VOUCHER_ALPHABET[(base - (total % base)) % base] === code.slice(-1);
+  }
+
+  function isCardNumber(text) {
+    const digits = text.replace(/[\s-]/g, "");
+    if (!/^\d{11,19}$/.test(digits)) return false;
+    let total = 0;
+    [...digits].reverse().forEach((char, index) => {
+      let value = Number(char);
+      if (index % 2 === 1) value = value * 2 > 9 ? value * 2 - 9 : value * 2;
+      total += value;
+    });
+    return total % 10 === 0;
+  }
+
+  // The code at the end of what the total field holds, and the amount before it.
+  function scannedInto(value, burstStart) {
+    if (isAmount(value)) return null;
+    const splits = [burstStart, ...value.split("").map((_, index) => index)];
+    for (const at of splits) {
+      if (at === null || at < 0 || at > value.length) continue;
+      const before = value.slice(0, at);
+      const code = value.slice(at).trim();
+      if (before.trim() && !isAmount(before)) continue;
+      if (isVoucherCode(code) || isCardNumber(code)) return { before, code };
+    }
+    return null;
+  }
+
   function watchForScanner(field) {
-    let before = "";
-    let keys = 0;
+    let burstStart = null; // where the latest quick run of keys began: a hint for card digits
     let last = 0;
     field.addEventListener("keydown", (event) => {
       const now = performance.now();
       if (event.key === "Enter") {
-        if (keys >= SCANNER_MIN_KEYS && now - last < 10 * SCANNER_GAP_MS) {
+        const found = scannedInto(field.value, burstStart);
+        burstStart = null;
+        if (found) {
           event.preventDefault();
-          const typed = field.value;
-          const code = typed.startsWith(before) ? typed.slice(before.length) : typed;
-          field.value = typed.startsWith(before) ? before : "";
-          scan(code);
+          field.value = found.before;
+          scan(found.code);
         }
-        keys = 0;
         return;
       }
       if (event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (now - last > SCANNER_GAP_MS) {
-        before = field.value;
-        keys = 0;
-      }
-      keys += 1;
+      if (burstStart === null || now - last > 40) burstStart = field.selectionStart;
       last = now;
     });
   }
@@ -479,7 +559,6 @@
     if (event.key.length === 1 && event.key !== " ") $("scan").focus();
   });
 
-  messageOnSignIn();
   const remembered = sessionStorage.getItem(KEY_STORAGE);
   if (remembered) signIn(remembered);
   else signOut("");
