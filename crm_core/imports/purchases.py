@@ -25,6 +25,7 @@ from crm_core.imports.purchases_staged import import_staged
 from crm_core.imports.receipt_rows import (
     BAD_SKU,
     CENT,
+    CHANGED,
     HALF_CENT,
     MILLI,
     NEGATIVE,
@@ -105,12 +106,15 @@ def _line(row: int, values: dict[str, str]) -> Line:
 
 
 def receipts_of(
-    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
+    rows: Iterable[tuple[int, dict[str, str]]],
+    stores: dict[str, Store],
+    report: ImportReport,
+    now: datetime,
 ) -> Iterator[Receipt]:
     """Group rows into receipts and check each line; a receipt keeps its first problem."""
     current: Receipt | None = None
     current_head: ReceiptHead | None = None
-    for head, row, values in receipt_rows(rows, stores, report):
+    for head, row, values in receipt_rows(rows, stores, report, now):
         if head is not current_head:
             if current is not None:
                 yield current
@@ -240,12 +244,18 @@ async def _write_batch(
                 )
             )
         inserted = await _insert_purchases(purchase_rows, db)
+        changed = await _changed(
+            [r for r in good if (r.store.id, r.receipt_id) not in inserted], db
+        )
         line_rows = []
         new_receipts: list[NewReceipt] = []
         for receipt in good:
             purchase_id = inserted.get((receipt.store.id, receipt.receipt_id))
             if purchase_id is None:
-                report.unchanged += 1
+                if (receipt.store.id, receipt.receipt_id) in changed:
+                    _reject_receipt(receipt, "receipt_id", CHANGED, report)
+                else:
+                    report.unchanged += 1
                 continue
             report.imported += 1
             _, customer_id = cards.get(receipt.card_number or "", (None, None))
@@ -272,6 +282,67 @@ async def _write_batch(
         # The customers' metrics, favourites and stages follow in the receipts' transaction.
         touched = await add_receipts(new_receipts, now, db)
         await settle_customers(sorted(touched), now, connection=db)
+
+
+def _content(lines: Iterable[tuple[str, object, object, object, object]]) -> list[tuple]:
+    """Lines as comparable values, whatever their order and the decimals' notation."""
+    return sorted(
+        (sku, *(Decimal(str(value)).normalize() for value in numbers)) for sku, *numbers in lines
+    )
+
+
+async def _changed(receipts: list[Receipt], db: BaseDBAsyncClient) -> set[tuple[int, str]]:
+    """The (store, receipt id) of the receipts already stored with other lines or another
+    time: an import never changes a stored receipt, and says so. A receipt the till
+    recorded has another fingerprint, so its stored lines are compared."""
+    if not receipts:
+        return set()
+    dialect = dialect_of(db)
+    stored: dict[tuple[int, str], dict] = {}
+    for start in range(0, len(receipts), 500):
+        params = Params(dialect)
+        keys = " OR ".join(
+            f"(store_id = {params(r.store.id)} AND receipt_id = {params(r.receipt_id)})"
+            for r in receipts[start : start + 500]
+        )
+        for row in await fetch(
+            f"SELECT id, store_id, receipt_id, purchased_at, fingerprint FROM purchases "
+            f"WHERE {keys}",
+            params.values,
+            db,
+        ):
+            stored[(row["store_id"], row["receipt_id"])] = row
+    to_compare = {
+        stored[(r.store.id, r.receipt_id)]["id"]: r
+        for r in receipts
+        if (r.store.id, r.receipt_id) in stored
+        and stored[(r.store.id, r.receipt_id)]["fingerprint"] != _fingerprint(r)
+    }
+    if not to_compare:
+        return set()
+    params = Params(dialect)
+    lines: dict[int, list[tuple]] = {purchase_id: [] for purchase_id in to_compare}
+    for row in await fetch(
+        "SELECT l.purchase_id, p.sku, l.quantity, l.unit_price, l.discount, l.line_total "
+        "FROM purchase_lines l JOIN products p ON p.id = l.product_id "
+        f"WHERE l.purchase_id IN {params.many(list(to_compare))}",
+        params.values,
+        db,
+    ):
+        lines[row["purchase_id"]].append(
+            (row["sku"], row["quantity"], row["unit_price"], row["discount"], row["line_total"])
+        )
+    changed: set[tuple[int, str]] = set()
+    for purchase_id, receipt in to_compare.items():
+        key = (receipt.store.id, receipt.receipt_id)
+        at = stored[key]["purchased_at"]
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        imported = _content(
+            (x.sku, x.quantity, x.unit_price, x.discount, x.line_total) for x in receipt.lines
+        )
+        if at != receipt.purchased_at or _content(lines[purchase_id]) != imported:
+            changed.add(key)
+    return changed
 
 
 def _figures(receipt: Receipt, customer_id: int, catalogue: _Catalogue) -> NewReceipt:
@@ -361,7 +432,7 @@ async def import_purchases(
         return report
     catalogue = _Catalogue()
     batch: list[Receipt] = []
-    for receipt in receipts_of(rows, stores, report):
+    for receipt in receipts_of(rows, stores, report, now):
         if receipt.bad is not None:
             _reject_receipt(receipt, receipt.bad[1], receipt.bad[2], report)
             continue

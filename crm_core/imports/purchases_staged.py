@@ -21,6 +21,7 @@ from crm_core.catalogue.service import ensure_categories
 from crm_core.imports.receipt_rows import (
     BAD_CATEGORY,
     BAD_SKU,
+    CHANGED,
     NEGATIVE,
     NO_CARD,
     NOT_A_NUMBER,
@@ -187,6 +188,33 @@ INSERT_LINES = (
     "WHERE r.purchase_id IS NOT NULL ORDER BY r.customer_id, r.purchased_at"  # index order
 )
 
+
+def _lines_text(lines: str) -> str:
+    """A receipt's lines as one text, sorted, numbers at their stored scale."""
+    return (
+        "(SELECT string_agg(x, '|' ORDER BY x) FROM (SELECT sku || ':' || round(q, 3) || ':' "
+        f"|| round(p, 2) || ':' || round(d, 2) || ':' || round(t, 2) AS x FROM {lines}) y)"
+    )
+
+
+# Rows of receipts already stored with other lines or another time: refused, never changed.
+# One the till recorded has another fingerprint, so its stored lines are compared.
+CHANGED_ROWS = (
+    "SELECT l.row_no, l.row_no = r.first_row AS first FROM import_receipts r "
+    "JOIN purchases pu ON pu.store_id = r.store_id AND pu.receipt_id = r.receipt_id "
+    "JOIN import_lines l ON l.seq = r.seq "
+    "WHERE r.bad_row IS NULL AND r.purchase_id IS NULL AND pu.fingerprint <> r.fingerprint "
+    "AND (pu.purchased_at <> r.purchased_at OR "
+    + _lines_text(
+        "(SELECT pr.sku, sl.quantity AS q, sl.unit_price AS p, sl.discount AS d, "
+        "sl.line_total AS t FROM purchase_lines sl JOIN products pr ON pr.id = sl.product_id "
+        "WHERE sl.purchase_id = pu.id) s"
+    )
+    + " IS DISTINCT FROM "
+    + _lines_text("(SELECT sku, q, p, d, t FROM import_lines il WHERE il.seq = r.seq) i")
+    + ") ORDER BY l.row_no"
+)
+
 BUYERS = (
     "SELECT customer_id FROM import_receipts "
     "WHERE purchase_id IS NOT NULL AND customer_id IS NOT NULL"
@@ -294,8 +322,12 @@ class _Writer:
                 "SELECT count(*) FILTER (WHERE bad_row IS NULL), count(purchase_id) "
                 "FROM import_receipts"
             )
+            changed = 0
+            for row_no, first in await raw.fetch(CHANGED_ROWS):
+                changed += first
+                self.report.reject(row_no, "receipt_id", CHANGED if first else OTHER_LINE)
             self.report.imported += inserted
-            self.report.unchanged += good - inserted
+            self.report.unchanged += good - inserted - changed
             self.report.lines += lines
             if inserted:
                 await raw.execute(ADD_SPEND)
@@ -322,12 +354,15 @@ class _Writer:
 
 
 def _batches(
-    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], reading: ImportReport
+    rows: Iterable[tuple[int, dict[str, str]]],
+    stores: dict[str, Store],
+    reading: ImportReport,
+    now: datetime,
 ) -> Iterator[_Batch]:
     """Whole receipts in batches of about LINES_PER_BATCH rows."""
     batch = _Batch()
     current: ReceiptHead | None = None
-    for head, row, values in receipt_rows(rows, stores, reading):
+    for head, row, values in receipt_rows(rows, stores, reading, now):
         if head is not current:
             if len(batch.rows) >= LINES_PER_BATCH:
                 yield batch
@@ -353,7 +388,7 @@ async def import_staged(
     worst and cannot deadlock.
     """
     reading = ImportReport(report.kind)  # rows read and refused before they reach SQL
-    batches = _batches(rows, stores, reading)
+    batches = _batches(rows, stores, reading, now)
     writer = _Writer(now, report)
     queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=writers)
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from crm_core.cards.numbers import normalize_card_input
 from crm_core.catalogue.service import PATH_SEPARATOR
+from crm_core.clock import CLOCK_SKEW_MINUTES, in_future
 from crm_core.imports.csvfile import forbidden_cell
 from crm_core.imports.report import ImportReport
 from crm_core.stores.models import Store
@@ -41,6 +42,9 @@ UNKNOWN_STORE = "unknown store code"
 BAD_RECEIPT_ID = "required, at most 64 characters"
 NOT_TOGETHER = "lines of this receipt are not together in the file"
 NOT_A_TIME = "not a date and time (ISO 8601)"
+IN_FUTURE = f"in the future: more than {CLOCK_SKEW_MINUTES} minutes ahead of the server's clock"
+CARD_DIFFERS = "differs from the card number on this receipt's first line"
+CHANGED = "already imported with other lines or another time; not changed"
 BAD_SKU = "required, at most 64 characters"
 NOT_A_NUMBER = "not a number"
 NOT_POSITIVE = "must be more than 0"
@@ -77,14 +81,22 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def timestamp(raw: str, store: Store) -> datetime:
+def timestamp(raw: str, store: Store, now: datetime) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise Bad("purchased_at", NOT_A_TIME) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=_zone(store.timezone))  # the till's local time
+    if in_future(value, now):
+        raise Bad("purchased_at", IN_FUTURE)
     return value.astimezone(UTC)
+
+
+def card_of(values: dict[str, str]) -> str | None:
+    """The row's card number as the till would read it (spaces, dashes dropped)."""
+    card = values.get("card_number") or None
+    return normalize_card_input(card) or card if card is not None else None
 
 
 @lru_cache(maxsize=4096)
@@ -113,21 +125,27 @@ class ReceiptHead:
 
 
 def receipt_rows(
-    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
+    rows: Iterable[tuple[int, dict[str, str]]],
+    stores: dict[str, Store],
+    report: ImportReport,
+    now: datetime,
 ) -> Iterator[tuple[ReceiptHead, int, dict[str, str]]]:
     """Each row that belongs to a receipt, with its receipt's head (the same object for all
     rows of a receipt). Rows without a known store or a usable receipt id are refused here,
     and so is every row of a receipt with a control character in any of its rows (such text
-    never reaches the database: a receipt is held back until its last row is read)."""
+    never reaches the database: a receipt is held back until its last row is read) or with
+    a card number other than its first row's (one receipt is one customer's)."""
     pending: list[tuple[ReceiptHead, int, dict[str, str]]] = []
     refused: tuple[int, str, str] | None = None
-    for head, row, values in _grouped(rows, stores, report):
+    for head, row, values in _grouped(rows, stores, report, now):
         if pending and pending[0][0] is not head:
             yield from _released(pending, refused, report)
             pending, refused = [], None
         pending.append((head, row, values))
         if refused is None and (bad := forbidden_cell(values)) is not None:
             refused = (row, *bad)
+        if refused is None and card_of(values) != head.card_number:
+            refused = (row, "card_number", CARD_DIFFERS)
     yield from _released(pending, refused, report)
 
 
@@ -147,7 +165,10 @@ def _released(
 
 
 def _grouped(
-    rows: Iterable[tuple[int, dict[str, str]]], stores: dict[str, Store], report: ImportReport
+    rows: Iterable[tuple[int, dict[str, str]]],
+    stores: dict[str, Store],
+    report: ImportReport,
+    now: datetime,
 ) -> Iterator[tuple[ReceiptHead, int, dict[str, str]]]:
     head: ReceiptHead | None = None
     finished: set[tuple[int, str]] = set()
@@ -172,12 +193,10 @@ def _grouped(
             if key in finished:
                 bad = (row, "receipt_id", NOT_TOGETHER)
             try:
-                at: datetime | None = timestamp(values["purchased_at"], store)
+                at: datetime | None = timestamp(values["purchased_at"], store, now)
             except Bad as problem:
                 at, bad = None, bad or (row, problem.column, problem.reason)
-            card = values.get("card_number") or None
-            if card is not None:
-                card = normalize_card_input(card) or card
+            card = card_of(values)
             till = (values.get("till") or "import")[:32]
             head = ReceiptHead(seq, store, receipt_id, till, at, card, row, bad)
         yield head, row, values

@@ -16,6 +16,7 @@ from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, fin
 from crm_core.cards.models import Card
 from crm_core.catalogue.service import ProductSeen, ensure_products
 from crm_core.churn.service import rescore_customer_safely
+from crm_core.clock import CLOCK_SKEW_MINUTES, in_future
 from crm_core.customers.models import Customer
 from crm_core.metrics.service import LineFigures, RefundedLine, apply_purchase, apply_refund
 from crm_core.purchases.models import Purchase, PurchaseLine, PurchaseStatus, Refund
@@ -76,6 +77,7 @@ class Problem(StrEnum):
     UNKNOWN_LINE = "unknown_line"
     TOO_MUCH = "refund_exceeds_line"
     REFUND_REUSED = "refund_id_reused"
+    IN_FUTURE = "purchased_in_future"
 
 
 class PurchaseRejected(ValueError):
@@ -189,7 +191,18 @@ async def record_purchase(store: Store, data: PurchaseIn, now: datetime) -> Reco
     return recorded
 
 
+def check_time(purchase: PurchaseIn, now: datetime) -> None:
+    """A receipt from the future is a till with a wrong date, not a sale."""
+    if in_future(purchase.purchased_at, now):
+        raise PurchaseRejected(
+            Problem.IN_FUTURE,
+            purchased_at=purchase.purchased_at.isoformat(),
+            minutes=str(CLOCK_SKEW_MINUTES),
+        )
+
+
 async def _record(store: Store, data: PurchaseIn, fingerprint: str, now: datetime) -> Recorded:
+    check_time(data, now)
     check_totals(data)
     card: Card | None = await find_card(data.card_code) if data.card_code else None
     customer_id = card.customer_id if card else None

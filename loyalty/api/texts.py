@@ -38,6 +38,10 @@ PROBLEMS = {
     Problem.UNKNOWN_LINE: N_("The receipt has no line {line}."),
     Problem.TOO_MUCH: N_("Line {line} has only {left} left to refund."),
     Problem.REFUND_REUSED: N_("Refund {refund_id} was already made with different lines."),
+    Problem.IN_FUTURE: N_(
+        "The purchase time {purchased_at} is in the future: more than {minutes} minutes "
+        "ahead of our clock. Check the till's date and time."
+    ),
 }
 
 HINTS = {

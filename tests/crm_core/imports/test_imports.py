@@ -244,7 +244,9 @@ async def test_every_reason_a_purchase_line_is_refused_is_the_same_on_both_datab
         ("K", {"category": "Dairy//Milk"}, "category",
          "a category path like Dairy/Milk (at most 4 levels)"),
         ("L", {"at": "2026-02-30T10:00:00Z"}, "purchased_at", "not a date and time (ISO 8601)"),
-        ("M", {"card": "2710000000009"}, "card_number", "no card with this number"),
+        ("M", {"at": "2999-01-01T10:00:00Z"}, "purchased_at",
+         "in the future: more than 10 minutes ahead of the server's clock"),
+        ("N", {"card": "2710000000009"}, "card_number", "no card with this number"),  # comes last
     ]  # fmt: skip
     good = [line("OK", quantity='"1,5"', price="10", total="15"), line("OK", discount="", sku="B")]
     header = (
@@ -254,7 +256,8 @@ async def test_every_reason_a_purchase_line_is_refused_is_the_same_on_both_datab
     # Each bad receipt has a good second line, reported as rejected with it.
     body = []
     for receipt, values, _, _ in cases:
-        body += [line(receipt, **values), line(receipt, sku="OTHER")]
+        # The second line carries the first's card (lines with another card are refused).
+        body += [line(receipt, **values), line(receipt, sku="OTHER", card=values.get("card", n))]
     path = write(tmp_path, "\n".join([header, *good, *body]))
     report = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
 
