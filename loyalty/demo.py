@@ -95,10 +95,12 @@ PERSONAS = (
     Persona("never", 0.10, (1, 1), (1, 1), visits=(0, 0)),
 )
 
-FIRST_NAMES = (
-    "Олена Андрій Марія Іван Оксана Тарас Наталія Дмитро Юлія Богдан Софія Максим Ольга Сергій"
-    " Anna Piotr Kateřina Jan"
-).split()
+# First names by the gender the profile gets, so a woman's name never comes with "male".
+FIRST_NAMES = {
+    "female": "Олена Марія Оксана Наталія Юлія Софія Ольга Anna Kateřina".split(),
+    "male": "Андрій Іван Тарас Дмитро Богдан Максим Сергій Piotr Jan".split(),
+}
+GENDERS = ("female", "female", "male", "other")
 LANGUAGES = ("uk", "uk", "uk", "uk", "ru", "en", "pl", "cs")
 CHANNELS = (Channel.TELEGRAM, Channel.TELEGRAM, Channel.VIBER, Channel.VIBER, Channel.WEBCHAT)
 
@@ -220,9 +222,11 @@ class _Shopper:
 
 
 def _purchase_rows(
-    rng: random.Random, shoppers: list[_Shopper], today: date
+    rng: random.Random, shoppers: list[_Shopper], now: datetime
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Receipt lines in the import's CSV shape, one receipt after another."""
+    """Receipt lines in the import's CSV shape, one receipt after another; none later than
+    `now` (today's visits happen before the load)."""
+    today = now.date()
     row = 1
     for number, shopper in enumerate(shoppers):
         for visit, days_ago in enumerate(
@@ -231,6 +235,7 @@ def _purchase_rows(
             at = datetime.combine(today - timedelta(days=days_ago), time(8), UTC) + timedelta(
                 minutes=rng.randint(0, 12 * 60)
             )
+            at = min(at, now - timedelta(minutes=1))
             receipt = f"D{number:05d}-{visit:04d}"
             for line_no, (category, sku, name, price, quantity) in enumerate(
                 _receipt_lines(rng, shopper.persona), start=1
@@ -297,10 +302,12 @@ async def _customers(
         store_index = rng.randrange(len(stores))
         # Numbers from the +380 99 0xx xx xx block: valid format, reserved for tests, not people.
         phone = f"+3809900{index:05d}"
+        gender = rng.choice(GENDERS)
+        names = FIRST_NAMES.get(gender) or [*FIRST_NAMES["female"], *FIRST_NAMES["male"]]
         registration = await register_customer(
             identity,
             NewCustomer(
-                first_name=rng.choice(FIRST_NAMES),
+                first_name=rng.choice(names),
                 phone=phone,
                 phone_confirmed=channel != Channel.WEBCHAT,
                 language=language,
@@ -318,7 +325,7 @@ async def _customers(
             customer_id,
             {
                 "city": STORES[store_index][2],
-                "gender": rng.choice(("female", "female", "male", "other")),
+                "gender": gender,
                 "birth_date": birth.isoformat() if rng.random() < 0.6 else None,
             },
             registered_at,
@@ -362,7 +369,7 @@ async def load_demo(settings: Settings, count: int, seed: int = 7) -> DemoSummar
         await _catalogue(now)
         await _custom_fields(now)
         shoppers = await _customers(rng, settings, stores, count, seed, today)
-        report = await import_purchases(_purchase_rows(rng, shoppers, today), now)
+        report = await import_purchases(_purchase_rows(rng, shoppers, now), now)
         await recompute_everything(now)
         segments = {}
         for name, kind, rule in SEGMENTS:

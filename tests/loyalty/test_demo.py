@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from crm_core.stores.models import Store
+from loyalty.demo import PERSONAS, _purchase_rows, _Shopper
 from loyalty.migrations import upgrade_to_head
 
 LOYALTY = [sys.executable, "-m", "loyalty.cli"]
@@ -80,6 +84,25 @@ def test_demo_loads_customers_with_histories_of_every_kind(tmp_path):
     assert len(segments) == 6
     assert all(count > 0 for count in segments.values()), segments
     assert query(path, "SELECT COUNT(*) FROM customer_preferences")[0][0] > 0
+    # Names fit the gender the profile says (women's names were given to men and the reverse).
+    women = {"Олена", "Марія", "Оксана", "Наталія", "Юлія", "Софія", "Ольга", "Anna", "Kateřina"}
+    men = {"Андрій", "Іван", "Тарас", "Дмитро", "Богдан", "Максим", "Сергій", "Piotr", "Jan"}
+    people = query(path, "SELECT first_name, gender FROM customers")
+    assert {name for name, gender in people if gender == "male"} <= men
+    assert {name for name, gender in people if gender == "female"} <= women
+    assert {gender for _, gender in people} >= {"male", "female"}
+
+
+def test_no_demo_receipt_is_dated_after_the_load():
+    """Loaded in the morning, today's visits (08:00-20:00 UTC) must still lie in the past:
+    the import refuses receipts from the future."""
+    now = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    store = Store(code="DEMO-X", timezone="Europe/Kyiv")
+    regular = next(persona for persona in PERSONAS if persona.name == "regular")
+    shoppers = [_Shopper(f"27100000{i:04d}", regular, 30, store) for i in range(50)]
+    rows = list(_purchase_rows(random.Random(7), shoppers, now))
+    assert rows
+    assert max(datetime.fromisoformat(values["purchased_at"]) for _, values in rows) <= now
 
 
 def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(tmp_path):
