@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "crm_core.campaigns.models",
     "crm_core.recommendations.models",
     "crm_core.churn.models",
+    "crm_core.identity.models",
 ]
 
 

@@ -194,6 +194,8 @@ importer = typer.Typer(help="Import existing data.", no_args_is_help=True)
 cli.add_typer(keys, name="keys")
 cli.add_typer(stores, name="stores")
 cli.add_typer(importer, name="import")
+customers_cli = typer.Typer(help="Customers.", no_args_is_help=True)
+cli.add_typer(customers_cli, name="customers")
 
 
 def _with_db(work):
@@ -283,6 +285,28 @@ def keys_list() -> None:
         state = "revoked" if key.revoked_at else "active"
         till = key.till or "-"
         typer.echo(f"lk_{key.lookup}_…  {key.role:<8} {store:<12} {till:<8} {state}  {key.label}")
+
+
+@customers_cli.command("merge")
+def customers_merge(
+    keep: Annotated[int, typer.Argument(help="Id of the customer who survives.")],
+    other: Annotated[int, typer.Argument(help="Id of the duplicate merged into KEEP.")],
+) -> None:
+    """Merge a duplicate customer into another: one card survives, the other number keeps
+    scanning as it; purchases, vouchers, consents (an opt-out wins), events and segment
+    memberships move. Running it again changes nothing."""
+    from crm_core.clock import utcnow
+    from crm_core.identity.merge import MergeRefused, merge_customers
+
+    try:
+        merged = _with_db(lambda: merge_customers(keep, other, utcnow(), actor="cli"))
+    except MergeRefused as refused:
+        raise typer.BadParameter(refused.code.replace("_", " ")) from refused
+    if not merged.changed:
+        typer.echo(f"customer {other} was already merged into {keep}: nothing changed")
+        return
+    moved = ", ".join(f"{table} {count}" for table, count in merged.moved.items() if count)
+    typer.echo(f"customer {other} merged into {keep}: moved {moved or 'nothing'}")
 
 
 @importer.command("cards")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_core.cards.models import Card, CardStatus
+from crm_core.cards.models import MERGED_CARD_REASON, Card, CardStatus
 from crm_core.cards.numbers import is_luhn_valid, normalize_card_input
 from crm_core.customers.models import Customer
 
@@ -32,6 +32,8 @@ def looks_like_card_number(text: str) -> bool:
 async def find_card(raw: str) -> Card:
     """The active card for the input, with its customer loaded, or an exception saying why not.
 
+    The number of a card merged into another customer's gives that customer's active card.
+
     Imported plastic cards may follow another check scheme, so a known number is accepted
     whatever its check digit; only an unknown number is judged by Luhn.
     """
@@ -41,6 +43,15 @@ async def find_card(raw: str) -> Card:
         if not is_luhn_valid(number):
             raise CardMistyped(number)
         raise CardNotFound(number)
+    if card.status == CardStatus.REPLACED and card.status_reason == MERGED_CARD_REASON:
+        # A duplicate's card: it scans as the card of the customer it was merged into.
+        survivor = await (
+            Card.filter(customer_id=card.customer_id, status=CardStatus.ACTIVE)  # type: ignore[attr-defined]
+            .select_related("customer")
+            .first()
+        )
+        if survivor is not None:
+            return survivor
     if card.status != CardStatus.ACTIVE:
         raise CardNotUsable(card)
     return card

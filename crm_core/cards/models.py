@@ -13,6 +13,11 @@ class CardStatus(StrEnum):
     REPLACED = "replaced"
 
 
+# The status_reason of a card whose customer was merged into another: the number still scans
+# and stands for the survivor's active card.
+MERGED_CARD_REASON = "merged"
+
+
 class Card(models.Model):
     id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)

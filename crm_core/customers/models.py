@@ -33,6 +33,9 @@ class Customer(models.Model):
     marketing_consent = fields.BooleanField()
     created_at = fields.DatetimeField()
     erased_at = fields.DatetimeField(null=True)
+    # A duplicate merged into another customer (it is also marked erased): its card number
+    # and id resolve to the survivor.
+    merged_into_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "customers"

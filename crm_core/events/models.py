@@ -14,6 +14,7 @@ class EventKind(StrEnum):
     RATED_PURCHASE = "rated_purchase"
     ANSWERED_SURVEY = "answered_survey"
     OPTED_OUT = "opted_out"
+    MERGED = "merged"  # another customer (a duplicate) was merged into this one
 
 
 class CustomerEvent(models.Model):

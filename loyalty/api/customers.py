@@ -24,6 +24,7 @@ from crm_core.customers.profile import (
     live_customer,
     purchase_history,
 )
+from crm_core.identity.merge import MergeRefused, merge_customers
 from crm_core.metrics.rfm import recompute_rfm
 from crm_core.metrics.service import recompute_lifecycle
 from crm_core.profiles.models import CustomField
@@ -276,6 +277,45 @@ async def erase(customer_id: BigId, key: Marketer, language: Language) -> Respon
     customer = await _customer_or_404(customer_id, language)
     await erase_customer(customer, "api", ERASURE_TEXT_VERSION, utcnow())
     return Response(status_code=204)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_customer_id: BigId = Field(description="The duplicate merged into this customer.")
+
+
+class MergeOut(BaseModel):
+    customer_id: int
+    merged_customer_id: int
+    changed: bool = Field(description="False when the pair had been merged before.")
+    moved: dict[str, int]
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response_model=MergeOut,
+    responses=CONFLICT,
+    summary="Merge a duplicate into this customer",
+)
+async def merge(customer_id: BigId, body: MergeIn, key: Marketer, language: Language) -> MergeOut:
+    """One person, two customers: this one survives with one active card; the other's card
+    numbers keep scanning as this customer's card; purchases, vouchers, consents (an opt-out
+    wins), events and segment memberships move; metrics are rebuilt. Repeating it is safe."""
+    try:
+        merged = await merge_customers(
+            customer_id, body.other_customer_id, utcnow(), actor=f"api key {key.id}"
+        )
+    except MergeRefused as refused:
+        if refused.code == "customer_not_found":
+            raise ApiError(404, refused.code, texts.CUSTOMER_NOT_FOUND, language) from None
+        raise ApiError(409, refused.code, texts.MERGE_REFUSED[refused.code], language) from None
+    return MergeOut(
+        customer_id=merged.keep_id,
+        merged_customer_id=merged.other_id,
+        changed=merged.changed,
+        moved=merged.moved,
+    )
 
 
 @router.post("/metrics/recompute", summary="Recompute RFM and lifecycle stages now")

@@ -73,6 +73,14 @@ SEGMENT_USED_BY_CAMPAIGNS = N_(
     "be deleted while a campaign uses it."
 )
 CUSTOMER_NOT_FOUND = N_("There is no such customer.")
+MERGE_REFUSED = {
+    "same_customer": N_("A customer cannot be merged into themselves."),
+    "already_merged": N_(
+        "One of these customers was already merged into another customer: merge into the "
+        "survivor instead."
+    ),
+    "customer_erased": N_("An erased customer cannot be merged."),
+}
 BAD_CURSOR = N_("This page cursor is not valid for this list; start from the first page.")
 UNKNOWN_COLUMN = N_("There is no column {column}.")
 
