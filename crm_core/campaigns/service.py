@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -239,6 +239,42 @@ async def check_campaign(
     return check_schedule(data.schedule, timezone, now)
 
 
+def _columns(data: CampaignIn) -> dict[str, Any]:
+    """The stored form of a checked campaign definition."""
+    once = data.schedule["kind"] == ONCE
+    return {
+        "name": data.name.strip(),
+        "segment_id": data.segment_id,
+        "exclude_segment_ids": list(data.exclude_segment_ids),
+        "messages": data.messages,
+        "default_language": data.default_language,
+        "voucher_template": data.voucher,
+        "control_percent": data.control_percent,
+        "schedule_kind": data.schedule["kind"],
+        "run_at": datetime.fromisoformat(data.schedule["at"]) if once else None,
+        "cron": None if once else data.schedule.get("cron"),
+    }
+
+
+def definition_of(campaign: Campaign) -> CampaignIn:
+    """A stored campaign as the definition it was created from."""
+    schedule: dict[str, Any] = {"kind": campaign.schedule_kind}
+    if campaign.run_at is not None:
+        schedule["at"] = campaign.run_at.isoformat()
+    if campaign.cron is not None:
+        schedule["cron"] = campaign.cron
+    return CampaignIn(
+        name=campaign.name,
+        segment_id=campaign.segment_id,
+        messages=campaign.messages,
+        default_language=campaign.default_language,
+        schedule=schedule,
+        control_percent=campaign.control_percent,
+        exclude_segment_ids=list(campaign.exclude_segment_ids),
+        voucher=campaign.voucher_template,
+    )
+
+
 async def create_campaign(
     data: CampaignIn, languages: tuple[str, ...], timezone: str, now: datetime
 ) -> Campaign:
@@ -246,19 +282,56 @@ async def create_campaign(
     await check_campaign(data, languages, timezone, now)
     split = SplitHash.for_campaign(secrets.token_hex(16))
     return await Campaign.create(
-        name=data.name.strip(),
+        **_columns(data),
         status=CampaignStatus.DRAFT,
-        segment_id=data.segment_id,
-        exclude_segment_ids=list(data.exclude_segment_ids),
-        messages=data.messages,
-        default_language=data.default_language,
-        voucher_template=data.voucher,
-        control_percent=data.control_percent,
-        schedule_kind=data.schedule["kind"],
-        run_at=datetime.fromisoformat(data.schedule["at"])
-        if data.schedule["kind"] == "once"
-        else None,
-        cron=data.schedule.get("cron") if data.schedule["kind"] == "recurring" else None,
+        split_multiplier=split.multiplier,
+        split_offset=split.offset,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+class NotADraft(ValueError):
+    """Only a draft can be changed: what was scheduled or sent stays as it was, so its runs
+    and results keep meaning what they said. A copy (`clone_campaign`) can be changed."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def update_draft(
+    campaign: Campaign,
+    changes: dict[str, Any],
+    languages: tuple[str, ...],
+    timezone: str,
+    now: datetime,
+) -> Campaign:
+    """Change parts of a draft (CampaignIn's field names); the result is checked as a new
+    campaign would be, and nothing is saved when any part is refused."""
+    if campaign.status != CampaignStatus.DRAFT:
+        raise NotADraft(campaign.status)
+    data = replace(definition_of(campaign), **changes)
+    await check_campaign(data, languages, timezone, now)
+    columns = _columns(data)
+    # Conditional, so a draft scheduled meanwhile by another request stays as scheduled.
+    if not await Campaign.filter(id=campaign.id, status=CampaignStatus.DRAFT).update(
+        **columns, updated_at=now
+    ):
+        current = await Campaign.get_or_none(id=campaign.id)
+        raise NotADraft(current.status if current else CampaignStatus.CANCELLED)
+    return await Campaign.get(id=campaign.id)
+
+
+async def clone_campaign(campaign: Campaign, name: str, now: datetime) -> Campaign:
+    """A new draft with the campaign's definition (any state) and its own control split;
+    not checked here, so a copy of a missed campaign can get a new moment before scheduling,
+    which checks it."""
+    data = replace(definition_of(campaign), name=name)
+    split = SplitHash.for_campaign(secrets.token_hex(16))
+    return await Campaign.create(
+        **_columns(data),
+        status=CampaignStatus.DRAFT,
         split_multiplier=split.multiplier,
         split_offset=split.offset,
         created_at=now,

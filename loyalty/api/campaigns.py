@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from babel.numbers import format_percent
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.campaign_texts import voucher_placeholders
 from bot.i18n import translations
@@ -24,12 +24,15 @@ from crm_core.campaigns.results import Results, campaign_results
 from crm_core.campaigns.service import (
     CampaignIn,
     CampaignRejected,
+    NotADraft,
     cancel_campaign,
+    clone_campaign,
     create_campaign,
     mark_missed,
     pause_campaign,
     resume_campaign,
     schedule_campaign,
+    update_draft,
     voucher_spec,
 )
 from crm_core.campaigns.service import (
@@ -83,6 +86,27 @@ class CampaignBody(BaseModel):
         description="kind (percent, fixed_amount, free_product, points_multiplier), value, "
         "title, valid_days, currency, min_basket, allowed_categories, excluded_categories",
     )
+
+
+class CampaignPatch(BaseModel):
+    """Parts of a draft to change; those not given stay. `voucher: null` removes the voucher."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    segment_id: Id | None = None
+    exclude_segment_ids: list[Id] | None = Field(None, max_length=100)
+    messages: dict[str, MessageIn] | None = None
+    default_language: str | None = None
+    schedule: ScheduleIn | None = None
+    control_percent: int | None = None
+    voucher: dict[str, Any] | None = None
+
+
+class CloneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="the copy's name; by default the original's")
 
 
 class CampaignOut(BaseModel):
@@ -260,6 +284,63 @@ async def create(
     except CampaignRejected as error:
         raise rejected(error, language) from None
     return shown(campaign)
+
+
+def _changes(body: CampaignPatch) -> dict[str, Any]:
+    """The parts given, in CampaignIn's terms; null stands for "unchanged" except voucher."""
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name != "voucher":
+            continue
+        if name == "messages":
+            value = {k: v.model_dump() for k, v in value.items()}
+        elif name == "schedule":
+            value = value.model_dump(exclude_none=True)
+        changes[name] = value
+    return changes
+
+
+@router.patch(
+    "/{campaign_id}", response_model=CampaignOut, summary="Change a draft", responses=CONFLICT
+)
+async def patch_campaign(
+    campaign_id: Id, body: CampaignPatch, key: Marketer, request: Request, shown: Shown
+) -> CampaignOut:
+    """Only a draft (409 otherwise: clone it and change the copy); the changed campaign is
+    checked like a new one and nothing is saved when a part is refused (422)."""
+    campaign = await campaign_or_404(campaign_id, shown.language)
+    settings = request.app.state.settings
+    try:
+        campaign = await update_draft(
+            campaign, _changes(body), SUPPORTED_LANGUAGES, settings.default_timezone, utcnow()
+        )
+    except NotADraft as error:
+        raise ApiError(
+            409,
+            "campaign_not_draft",
+            texts.CAMPAIGN_NOT_DRAFT,
+            shown.language,
+            state=translations(shown.language).gettext(texts.CAMPAIGN_STATES[error.status]),
+        ) from None
+    except CampaignRejected as error:
+        raise rejected(error, shown.language) from None
+    return shown(campaign)
+
+
+@router.post(
+    "/{campaign_id}/clone", response_model=CampaignOut, status_code=201, summary="Copy as a draft"
+)
+async def clone(
+    campaign_id: Id, key: Marketer, shown: Shown, body: CloneIn | None = None
+) -> CampaignOut:
+    """A new draft with the same audience, messages, voucher, control share and schedule
+    (a campaign in any state, e.g. a missed one to send at a new moment)."""
+    campaign = await campaign_or_404(campaign_id, shown.language)
+    name = (body.name if body is not None else None) or campaign.name
+    if not name.strip() or len(name) > 128:
+        raise rejected(CampaignRejected("name", CampaignProblem.REQUIRED), shown.language)
+    return shown(await clone_campaign(campaign, name, utcnow()))
 
 
 @router.get("", response_model=list[CampaignOut], summary="All campaigns")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_
-from crm_core.campaigns.models import StatusReason
+from crm_core.campaigns.models import CampaignStatus, StatusReason
 from crm_core.campaigns.service import Problem as CampaignProblem
 from crm_core.campaigns.stats import Verdict
 from crm_core.profiles.service import ProfileProblem
@@ -124,7 +124,7 @@ CAMPAIGN_PROBLEMS = {
 STATUS_REASONS = {
     StatusReason.NOT_RUN_IN_GRACE: N_(
         "It did not run within {minutes} minutes of its moment, and a campaign is never sent "
-        "late: is the scheduler (loyalty scheduler) running?"
+        "late: is the scheduler (loyalty scheduler) running? Clone it to send it at a new moment."
     ),
 }
 # Why a voucher cannot be issued: clauses that end "This voucher cannot be issued: …" and
@@ -144,6 +144,19 @@ EXPECTED_WORDS = {
     "number": N_("a number"),
     "true/false": N_("true or false"),
 }
+# A campaign's state, as the API's messages name it.
+CAMPAIGN_STATES = {
+    CampaignStatus.DRAFT: N_("a draft"),
+    CampaignStatus.SCHEDULED: N_("scheduled"),
+    CampaignStatus.RUNNING: N_("running"),
+    CampaignStatus.DONE: N_("done"),
+    CampaignStatus.PAUSED: N_("paused"),
+    CampaignStatus.CANCELLED: N_("cancelled"),
+    CampaignStatus.MISSED: N_("missed"),
+}
+CAMPAIGN_NOT_DRAFT = N_(
+    "Only a draft can be changed, and this campaign is {state}: clone it and change the copy."
+)
 CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}")
 CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")
 RUN_NOT_FOUND = N_("This campaign has no such run.")

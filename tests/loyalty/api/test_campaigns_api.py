@@ -277,3 +277,117 @@ async def test_sensitive_categories_are_marked_listed_and_unmarked(stack, market
     assert gone.status_code == 204
     listed = (await stack.client.get("/api/v1/sensitive-categories", headers=marketer)).json()
     assert top not in {row["path"] for row in listed}
+
+
+async def test_a_draft_is_changed_part_by_part_and_checked_like_a_new_one(
+    stack, marketer, audience
+):
+    """Drafts could not be edited at all (PATCH was 405; issue 13.8)."""
+    english = {**marketer, "Accept-Language": "en"}
+    draft = (
+        await stack.client.post("/api/v1/campaigns", json=body(audience), headers=marketer)
+    ).json()
+    address = f"/api/v1/campaigns/{draft['id']}"
+    moment = (utcnow() + timedelta(days=2)).replace(microsecond=0).isoformat()
+    changed = await stack.client.patch(
+        address,
+        json={
+            "name": "Weekend offer",
+            "schedule": {"kind": "once", "at": moment},
+            "control_percent": 20,
+            "voucher": None,
+            "messages": {"uk": {"text": "Привіт, {first_name}"}},
+        },
+        headers=marketer,
+    )
+    assert changed.status_code == 200, changed.text
+    seen = (await stack.client.get(address, headers=marketer)).json()
+    assert (seen["name"], seen["control_percent"], seen["voucher"]) == ("Weekend offer", 20, None)
+    assert seen["schedule"] == {"kind": "once", "at": moment}
+    assert seen["messages"] == {
+        "uk": {"text": "Привіт, {first_name}", "button": None, "image_url": None}
+    }
+    assert seen["segment_id"] == audience and seen["status"] == "draft"
+
+    for changes, path in (
+        ({"control_percent": 60}, "control_percent"),
+        ({"messages": {"uk": {"text": "Код {voucher_code}"}}}, "messages.uk.text"),  # no voucher
+        ({"segment_id": 999999}, "segment_id"),
+        ({"schedule": {"kind": "recurring", "cron": "0 0 31 2 *"}}, "schedule.cron"),
+    ):
+        refused = await stack.client.patch(address, json=changes, headers=english)
+        assert refused.status_code == 422, refused.text
+        assert (refused.json()["code"], refused.json()["path"]) == ("invalid_campaign", path)
+    unknown = await stack.client.patch(address, json={"nmae": "typo"}, headers=english)
+    assert unknown.status_code == 422
+    assert (await stack.client.get(address, headers=marketer)).json() == seen
+
+    await stack.client.post(f"{address}/schedule", headers=marketer)
+    late = await stack.client.patch(address, json={"name": "Too late"}, headers=english)
+    assert late.status_code == 409, late.text
+    assert late.json()["code"] == "campaign_not_draft"
+    assert "scheduled" in late.json()["detail"] and "clone" in late.json()["detail"]
+    in_ukrainian = await stack.client.patch(
+        address, json={"name": "Too late"}, headers={**marketer, "Accept-Language": "uk"}
+    )
+    assert in_ukrainian.status_code == 409 and "чернетк" in in_ukrainian.json()["detail"]
+    assert (await stack.client.get(address, headers=marketer)).json()["name"] == "Weekend offer"
+
+
+async def test_a_campaign_is_cloned_into_a_new_draft(stack, marketer, audience):
+    original = (
+        await stack.client.post("/api/v1/campaigns", json=body(audience), headers=marketer)
+    ).json()
+    await stack.client.post(f"/api/v1/campaigns/{original['id']}/schedule", headers=marketer)
+    copied = await stack.client.post(f"/api/v1/campaigns/{original['id']}/clone", headers=marketer)
+    assert copied.status_code == 201, copied.text
+    copy = copied.json()
+    assert copy["id"] != original["id"] and copy["status"] == "draft"
+    same = ("name", "segment_id", "exclude_segment_ids", "messages", "default_language",
+            "voucher", "control_percent", "schedule")  # fmt: skip
+    assert {k: copy[k] for k in same} == {k: original[k] for k in same}
+    named = await stack.client.post(
+        f"/api/v1/campaigns/{original['id']}/clone", json={"name": "Next week"}, headers=marketer
+    )
+    assert named.status_code == 201 and named.json()["name"] == "Next week"
+    # the copy is a draft like any other: it changes, the original stays scheduled
+    changed = await stack.client.patch(
+        f"/api/v1/campaigns/{copy['id']}", json={"control_percent": 5}, headers=marketer
+    )
+    assert changed.json()["control_percent"] == 5
+    shown = await stack.client.get(f"/api/v1/campaigns/{original['id']}", headers=marketer)
+    assert shown.json()["status"] == "scheduled" and shown.json()["control_percent"] == 0
+    missing = await stack.client.post("/api/v1/campaigns/999999/clone", headers=marketer)
+    assert missing.status_code == 404
+
+
+async def test_a_missed_campaign_is_sent_again_as_a_clone_at_a_new_moment(
+    stack, marketer, audience
+):
+    created = await stack.client.post(
+        "/api/v1/campaigns",
+        json=body(audience, schedule={"kind": "once", "at": utcnow().isoformat()}),
+        headers=marketer,
+    )
+    await stack.client.post(f"/api/v1/campaigns/{created.json()['id']}/schedule", headers=marketer)
+    stored = await Campaign.get(id=created.json()["id"])
+    stored.run_at = utcnow() - timedelta(days=1)  # nobody ran the scheduler
+    await stored.save(update_fields=["run_at"])
+    missed = await stack.client.get(f"/api/v1/campaigns/{stored.id}", headers=marketer)
+    assert missed.json()["status"] == "missed"
+
+    copy = (
+        await stack.client.post(f"/api/v1/campaigns/{stored.id}/clone", headers=marketer)
+    ).json()
+    refused = await stack.client.post(f"/api/v1/campaigns/{copy['id']}/schedule", headers=marketer)
+    assert refused.status_code == 422 and refused.json()["path"] == "schedule.at"
+    moment = (utcnow() + timedelta(hours=1)).isoformat()
+    await stack.client.patch(
+        f"/api/v1/campaigns/{copy['id']}",
+        json={"schedule": {"kind": "once", "at": moment}},
+        headers=marketer,
+    )
+    scheduled = await stack.client.post(
+        f"/api/v1/campaigns/{copy['id']}/schedule", headers=marketer
+    )
+    assert scheduled.status_code == 200 and scheduled.json()["status"] == "scheduled"
