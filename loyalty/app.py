@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -10,7 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import BaseModel
 from tortoise import Tortoise
 
 from bot.engine import BotConfig, ConversationEngine
@@ -39,12 +39,24 @@ from loyalty.api.openapi import install_openapi
 from loyalty.body_limit import BodySizeLimit
 from loyalty.input_hygiene import InputHygiene
 from loyalty.log_redaction import install_redaction
+from loyalty.registrations import Registrations
 from loyalty.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 VIBER_WEBHOOK_DELAY_SECONDS = 2.0
 DATABASE_DOWN = N_("The database is not answering.")
 VIBER_EVENTS = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
+
+
+class RegistrationOut(BaseModel):
+    state: str  # pending, failing (retrying with growing pauses) or done
+    attempts: int
+    last_error: str | None
+
+
+class HealthOut(BaseModel):
+    status: str
+    registrations: dict[str, RegistrationOut] = {}
 
 
 def bot_config(settings: Settings, media_key: bytes) -> BotConfig:
@@ -70,15 +82,20 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         app.state.engine = ConversationEngine(bot_config(settings, app.state.media_key))
         app.state.telegram = None
         app.state.viber = None
-        background: list[asyncio.Task] = []
+        # Platforms are called in the background: serving never waits on them.
+        registrations = app.state.registrations = Registrations()
         try:
             if settings.telegram_enabled:
-                app.state.telegram = await _start_telegram(app, settings, polling, background)
+                app.state.telegram = _start_telegram(app, settings, polling, registrations)
             if settings.viber_enabled:
-                app.state.viber = _start_viber(app, settings, http)
+                viber = app.state.viber = _start_viber(app, settings, http)
                 if settings.public_base_url:
-                    background.append(
-                        asyncio.create_task(_register_viber_webhook(app.state.viber, settings))
+                    url = f"{settings.public_base_url}/webhooks/viber"
+                    # Viber calls the webhook to verify it during set_webhook: serve first.
+                    registrations.start(
+                        "viber_webhook",
+                        lambda: viber.client.set_webhook(url, VIBER_EVENTS),
+                        delay=VIBER_WEBHOOK_DELAY_SECONDS,
                     )
             app.state.pusher = Pusher(
                 app.state.telegram.responder if app.state.telegram else None,
@@ -90,8 +107,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
             gc.freeze()
             yield
         finally:
-            for task in background:
-                task.cancel()
+            await registrations.stop()
             if app.state.telegram is not None:
                 await app.state.telegram.bot.session.close()
             await http.aclose()
@@ -113,13 +129,21 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         default_language=settings.default_language,
     )
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
+    @app.get("/healthz", tags=["ops"], response_model=HealthOut)
+    async def healthz(request: Request) -> HealthOut:
+        """`ok` when the database answers; where each platform registration stands."""
         try:
             await Tortoise.get_connection("default").execute_query("SELECT 1")
         except Exception as error:
             raise HTTPException(status_code=503, detail=DATABASE_DOWN) from error
-        return {"status": "ok"}
+        registrations = getattr(request.app.state, "registrations", None)
+        return HealthOut(
+            status="ok",
+            registrations={
+                name: RegistrationOut(**status)
+                for name, status in (registrations.summary() if registrations else {}).items()
+            },
+        )
 
     app.include_router(telegram_webhook.router)
     app.include_router(viber_webhook.router)
@@ -138,8 +162,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     return app
 
 
-async def _start_telegram(
-    app: FastAPI, settings: Settings, polling: bool, background: list[asyncio.Task]
+def _start_telegram(
+    app: FastAPI, settings: Settings, polling: bool, registrations: Registrations
 ) -> telegram_webhook.TelegramChannel:
     bot = create_bot(settings.telegram_bot_token, settings.telegram_api_base)
     responder = TelegramResponder(bot)
@@ -152,33 +176,26 @@ async def _start_telegram(
         max_body_bytes=settings.max_body_bytes,
     )
     if polling:
-        await bot.delete_webhook(drop_pending_updates=False)
-        background.append(asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False)))
-        log.info("telegram long polling started")
+
+        async def poll() -> None:
+            log.info("telegram long polling started")
+            await dispatcher.start_polling(bot, handle_signals=False)
+
+        registrations.start(
+            "telegram_webhook_removal", lambda: bot.delete_webhook(drop_pending_updates=False)
+        )
+        registrations.after("telegram_webhook_removal", poll)
     elif settings.public_base_url:
         if not settings.telegram_webhook_secret:
             log.error("TELEGRAM_WEBHOOK_SECRET is empty: the webhook is not registered")
         else:
-            try:
-                await register_webhook(
-                    bot,
-                    f"{settings.public_base_url}/webhooks/telegram",
-                    settings.telegram_webhook_secret,
-                )
-                await publish_commands(bot, settings.default_language)
-            except Exception:
-                log.exception("telegram webhook registration failed; the web app runs on")
+            url = f"{settings.public_base_url}/webhooks/telegram"
+            secret = settings.telegram_webhook_secret
+            registrations.start("telegram_webhook", lambda: register_webhook(bot, url, secret))
+            registrations.start(
+                "telegram_commands", lambda: publish_commands(bot, settings.default_language)
+            )
     return channel
-
-
-async def _register_viber_webhook(channel: viber_webhook.ViberChannel, settings: Settings) -> None:
-    """Viber calls the webhook to verify it during set_webhook: wait until we are serving."""
-    await asyncio.sleep(VIBER_WEBHOOK_DELAY_SECONDS)
-    try:
-        await channel.client.set_webhook(f"{settings.public_base_url}/webhooks/viber", VIBER_EVENTS)
-        log.info("viber webhook registered")
-    except Exception:
-        log.exception("viber webhook registration failed; the web app runs on")
 
 
 def _start_viber(

@@ -9,6 +9,7 @@ from crm_core.customers.models import ChannelIdentity
 from crm_core.inbox.models import ProcessedUpdate
 from tests.conftest import TELEGRAM_SECRET
 from tests.support import telegram_payloads as tg
+from tests.support.health import until_registered
 from tests.support.telegram_chat import TelegramChat
 from tests.support.texts import t
 
@@ -144,6 +145,8 @@ async def test_rate_limits_and_server_errors_are_retried(stack):
 
 
 async def test_start_up_registers_the_webhook_with_its_secret_and_the_command_menu(stack):
+    await until_registered(stack, "telegram_webhook")
+    await until_registered(stack, "telegram_commands")
     (registration,) = stack.telegram.calls_to("setWebhook")[:1]
     assert registration.params["url"] == f"{stack.settings.public_base_url}/webhooks/telegram"
     assert registration.params["secret_token"] == TELEGRAM_SECRET

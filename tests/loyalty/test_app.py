@@ -8,7 +8,7 @@ import json
 async def test_healthz_answers_when_the_database_does(stack):
     response = await stack.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json()["status"] == "ok"
 
 
 async def test_openapi_documents_the_public_routes(stack):

@@ -50,6 +50,16 @@ class FakeTelegramAPI:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.pending_updates: list[dict[str, Any]] = []
+        self._hung: dict[str, asyncio.Event] = {}
+
+    def hang(self, method: str) -> None:
+        """Calls to `method` are recorded and then get no answer until `release(method)`."""
+        self._hung[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        gate = self._hung.pop(method, None)
+        if gate is not None:
+            gate.set()
 
     async def start(self) -> None:
         app = web.Application(client_max_size=20 * 1024 * 1024)
@@ -130,6 +140,9 @@ class FakeTelegramAPI:
                 status=429,
             )  # fmt: skip
         self.calls.append(RecordedCall(method, params, files))
+        gate = self._hung.get(method)
+        if gate is not None:
+            await gate.wait()
         planned = self._failures.get(method)
         chat = str(params.get("chat_id"))
         if sending and self._chat_failures.get(chat):
