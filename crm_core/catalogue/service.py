@@ -37,6 +37,11 @@ async def top_level_categories(limit: int) -> list[Category]:
     return await Category.filter(parent_id__isnull=True).order_by("name", "id").limit(limit)
 
 
+async def categories_by_path(limit: int) -> list[Category]:
+    """Every category, parents before their children: what a cashier can put an amount in."""
+    return await Category.all().order_by("path", "id").limit(limit)
+
+
 async def ensure_categories(
     paths: Iterable[str], connection: BaseDBAsyncClient | None = None
 ) -> dict[str, Category]:

@@ -11,7 +11,7 @@ from bot.i18n import N_
 from crm_core.cards.lookup import CardMistyped, CardNotFound, CardNotUsable, find_card
 from crm_core.cards.models import Card
 from crm_core.cards.numbers import format_card_number, normalize_card_input
-from crm_core.catalogue.service import category_path
+from crm_core.catalogue.service import PATH_SEPARATOR, categories_by_path, category_path
 from crm_core.clock import utcnow
 from crm_core.customers.hints import hints_for
 from crm_core.customers.models import Customer
@@ -199,6 +199,21 @@ async def me(key: Cashier) -> schemas.TillOut:
         )
         if store
         else None,
+    )
+
+
+# More than a till's list can usefully hold; the page offers them in one choice list.
+MAX_CATEGORIES = 1000
+
+
+@router.get("/categories", response_model=schemas.CategoriesOut, summary="Product categories")
+async def categories(key: Cashier) -> schemas.CategoriesOut:
+    """The categories receipts have named so far, for a till that knows only amounts."""
+    found = await categories_by_path(MAX_CATEGORIES)
+    return schemas.CategoriesOut(
+        categories=[
+            schemas.CategoryOut(path=c.path.split(PATH_SEPARATOR), name=c.name) for c in found
+        ]
     )
 
 

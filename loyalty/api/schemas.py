@@ -207,6 +207,15 @@ class StoreOut(BaseModel):
     timezone: str
 
 
+class CategoryOut(BaseModel):
+    path: list[str] = Field(description="From the top category down, as receipts send it.")
+    name: str
+
+
+class CategoriesOut(BaseModel):
+    categories: list[CategoryOut]
+
+
 class TillOut(BaseModel):
     role: str
     till: str | None

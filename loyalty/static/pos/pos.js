@@ -16,7 +16,10 @@
 
   let apiKey = null;
   let currency = "";
-  let storeZone; // the store's time zone: dates are shown as the store's calendar has them
+  let storeZone;
+  let categories = []; // [{path, name}]: what an amount can be put in
+  let redeemed = []; // voucher codes redeemed on this receipt, recorded with it
+  let receiptAt = null; // when this receipt began: the same on every retry of recording it // the store's time zone: dates are shown as the store's calendar has them
   let card = null; // the card scanned for this receipt: the API ties vouchers to its customer
   let shown = null; // what the result panel shows: {kind, customer, vouchers, hints}
   let scans = 0; // only the answer to the latest scan is shown
@@ -100,6 +103,10 @@
     storeZone = (data.store && data.store.timezone) || undefined;
     $("currency").textContent = currency;
     $("store").textContent = [data.store && data.store.name, data.till].filter(Boolean).join(" · ");
+    const found = await api("GET", "/api/v1/pos/categories");
+    categories = found.ok ? found.data.categories : [];
+    $("categories").hidden = !categories.length;
+    resetCategories();
     $("sign-in").hidden = true;
     $("work").hidden = false;
     $("scan-form").hidden = false;
@@ -111,20 +118,123 @@
 
   // ---- the receipt --------------------------------------------------------------------------
 
-  function newReceipt() {
+  function receiptNumber() {
     const stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 14);
     const random = Math.floor(Math.random() * 46656).toString(36).toUpperCase().padStart(3, "0");
-    $("receipt").value = `POS-${stamp}-${random}`;
+    return `POS-${stamp}-${random}`;
+  }
+
+  function newReceipt() {
+    $("receipt").value = receiptNumber();
     $("total").value = "";
     $("total").classList.remove("is-invalid");
+    receiptAt = new Date().toISOString();
+    redeemed = [];
+    showApplied();
+    resetCategories();
   }
+
+  // Money as whole cents, so amounts add up exactly.
+  function cents(text) {
+    const amount = (text || "").replace(/\s/g, "").replace(",", ".");
+    if (!/^\d{1,10}(\.\d{1,2})?$/.test(amount)) return null;
+    const [whole, fraction = ""] = amount.split(".");
+    return Number(whole) * 100 + Number(fraction.padEnd(2, "0"));
+  }
+
+  const fromCents = (value) => `${Math.floor(value / 100)}.${String(value % 100).padStart(2, "0")}`;
 
   function basketTotal() {
-    const total = $("total").value.replace(/\s/g, "").replace(",", ".");
-    return /^\d{1,10}(\.\d{1,2})?$/.test(total) ? total : null;
+    const value = cents($("total").value);
+    return value === null ? null : fromCents(value);
   }
 
-  // The till does not send its lines here: the whole basket is one line of the given total.
+  // ---- amounts by category ------------------------------------------------------------------
+
+  function resetCategories() {
+    $("category-rows").replaceChildren();
+    if (categories.length) addCategoryRow(false);
+  }
+
+  function addCategoryRow(focus) {
+    const row = element("div", "category-row");
+    const select = document.createElement("select");
+    select.className = "field__input category-row__category";
+    select.setAttribute("aria-label", L.category);
+    select.append(
+      new Option(L.no_category, ""),
+      ...categories.map((c) => new Option(c.path.join(" / "), JSON.stringify(c.path))),
+    );
+    const amount = document.createElement("input");
+    amount.className = "field__input category-row__amount";
+    amount.inputMode = "decimal";
+    amount.autocomplete = "off";
+    amount.setAttribute("aria-label", L.category_amount);
+    const remove = button("×", "button button--small category-row__remove");
+    remove.setAttribute("aria-label", L.remove);
+    remove.addEventListener("click", () => {
+      row.remove();
+      if (!$("category-rows").children.length) addCategoryRow(false);
+      $("add-category").focus();
+      unmarkVouchers();
+    });
+    for (const control of [select, amount]) control.addEventListener("input", unmarkVouchers);
+    row.append(select, amount, remove);
+    $("category-rows").append(row);
+    if (focus) select.focus();
+  }
+
+  // The basket's lines: each amount in its category, an empty amount beside a category taking
+  // the rest of the total, and whatever is left a line of no category.
+  function basketLines(totalCents) {
+    const rows = [...document.querySelectorAll(".category-row")].map((row) => {
+      const chosen = row.querySelector("select").value;
+      return { path: chosen ? JSON.parse(chosen) : [], text: row.querySelector("input").value.trim() };
+    });
+    let given = 0;
+    for (const row of rows) {
+      if (!row.text) continue;
+      row.cents = cents(row.text);
+      if (row.cents === null) return { problem: L.amount_unreadable };
+      given += row.cents;
+    }
+    if (given > totalCents) return { problem: L.amounts_too_big };
+    let rest = totalCents - given;
+    const lines = [];
+    for (const row of rows) {
+      let value = row.text ? row.cents : 0;
+      if (!row.text && rest > 0 && row.path.length) {
+        value = rest;
+        rest = 0;
+      }
+      if (value > 0) lines.push({ category_path: row.path, cents: value });
+    }
+    if (rest > 0 || !lines.length) lines.push({ category_path: [], cents: rest });
+    return {
+      lines: lines.map((line) => ({
+        sku: "TILL-AMOUNT",
+        category_path: line.category_path,
+        quantity: "1",
+        unit_price: fromCents(line.cents),
+        line_total: fromCents(line.cents),
+      })),
+    };
+  }
+
+  function unmarkVouchers() {
+    for (const item of document.querySelectorAll(".voucher")) mark(item, null);
+  }
+
+  const forReading = (code) => `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`;
+
+  function showApplied() {
+    $("applied").hidden = !redeemed.length;
+    $("applied").textContent = redeemed.length
+      ? say(L.applied, { codes: redeemed.map(forReading).join(", ") })
+      : "";
+  }
+
+  // The till sends no product lines here: the basket is the total, by category when given.
   function basket() {
     const total = basketTotal();
     if (total === null) {
@@ -134,14 +244,46 @@
       return null;
     }
     $("total").classList.remove("is-invalid");
-    const body = {
-      total,
-      lines: [
-        { sku: "BASKET", category_path: [], quantity: "1", unit_price: total, line_total: total },
-      ],
-    };
+    const { lines, problem } = basketLines(cents(total));
+    if (problem) {
+      showMessage(problem, "error");
+      return null;
+    }
+    const body = { total, lines };
     if (card) body.card = card.number;
     return body;
+  }
+
+  // ---- recording the receipt ----------------------------------------------------------------
+
+  // Recording again the same receipt (a retry, a second press) gets the same answer: the
+  // receipt number and its moment stay the same until a new receipt.
+  async function recordReceipt() {
+    const body = basket();
+    if (!body) return;
+    if (!$("receipt").value.trim()) $("receipt").value = receiptNumber();
+    if (!receiptAt) receiptAt = new Date().toISOString();
+    const receipt = $("receipt").value.trim();
+    const purchase = {
+      receipt_id: receipt,
+      purchased_at: receiptAt,
+      total: body.total,
+      lines: body.lines.map((line) => ({ ...line, name: L.till_amount, discount: "0.00" })),
+      payments: [{ method: "till", amount: body.total }],
+      vouchers: redeemed,
+    };
+    if (card) purchase.card = card.number;
+    const control = $("record");
+    control.disabled = true;
+    const { ok, status, detail, data } = await api("POST", "/api/v1/pos/purchases", purchase);
+    control.disabled = false;
+    if (status === 401) return;
+    if (!ok) {
+      showMessage(detail, "error");
+    } else {
+      showMessage(say(L.recorded, { receipt, total: money(data.total) }), "ok", true);
+    }
+    control.focus();
   }
 
   // Amounts as the cashier's language writes them, always with the store's currency.
@@ -227,6 +369,10 @@
     shown = null;
     $("receipt").value = "";
     $("total").value = "";
+    receiptAt = null;
+    redeemed = [];
+    showApplied();
+    resetCategories();
   }
 
   function showIdle() {
@@ -360,7 +506,8 @@
   async function redeemVoucher(voucher, item) {
     const body = basket();
     if (!body) return;
-    if (!$("receipt").value.trim()) newReceiptId();
+    if (!$("receipt").value.trim()) $("receipt").value = receiptNumber();
+    if (!receiptAt) receiptAt = new Date().toISOString();
     body.receipt_id = $("receipt").value.trim();
     setBusy(item, true);
     const path = `/api/v1/pos/vouchers/${encodeURIComponent(voucher.code)}/redeem`;
@@ -374,15 +521,11 @@
       return;
     }
     showMessage(say(L.redeemed, { discount: money(data.discount) }), "ok", true);
+    if (!redeemed.includes(voucher.code)) redeemed.push(voucher.code);
+    showApplied();
     shown.vouchers = shown.vouchers.filter((v) => v.code !== voucher.code);
     renderVouchers();
     focusScan();
-  }
-
-  function newReceiptId() {
-    const total = $("total").value;
-    newReceipt();
-    $("total").value = total;
   }
 
   // ---- the camera ---------------------------------------------------------------------------
@@ -475,8 +618,10 @@
   });
   $("total").addEventListener("input", () => {
     $("total").classList.remove("is-invalid");
-    for (const item of document.querySelectorAll(".voucher")) mark(item, null);
+    unmarkVouchers();
   });
+  $("add-category").addEventListener("click", () => addCategoryRow(true));
+  $("record").addEventListener("click", recordReceipt);
 
   // A keyboard-wedge scanner types wherever the focus is. In the basket total (never scanned
   // itself, unlike a receipt barcode), Enter after something that is no amount but ends in a
