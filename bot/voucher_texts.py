@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from babel.numbers import format_percent
-
+from bot.formatting import money, number, percent
 from bot.i18n import N_, translations
 from crm_core.vouchers.models import Voucher, VoucherKind
 
@@ -15,24 +12,20 @@ def say(language: str, message: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def _money(amount: Decimal, currency: str | None) -> str:
-    return f"{amount:.2f} {currency}" if currency else f"{amount:.2f}"
-
-
 def voucher_value_text(voucher: Voucher, language: str) -> str:
     if voucher.kind == VoucherKind.PERCENT:
         return say(
             language,
             N_("{percent} off"),
-            percent=format_percent(
-                voucher.value / 100, locale=language, decimal_quantization=False
-            ),
+            percent=percent(voucher.value, language),
         )
     if voucher.kind == VoucherKind.FIXED_AMOUNT:
-        return say(language, N_("{amount} off"), amount=_money(voucher.value, voucher.currency))
+        return say(
+            language, N_("{amount} off"), amount=money(voucher.value, voucher.currency, language)
+        )
     if voucher.kind == VoucherKind.FREE_PRODUCT:
         return say(language, N_("Free product {sku}"), sku=voucher.free_product_sku)
-    return say(language, N_("{times}\u00d7 points"), times=f"{voucher.value.normalize():f}")
+    return say(language, N_("{times}\u00d7 points"), times=number(voucher.value, language))
 
 
 def voucher_conditions(voucher: Voucher, language: str, currency: str | None = None) -> list[str]:
@@ -43,7 +36,7 @@ def voucher_conditions(voucher: Voucher, language: str, currency: str | None = N
             say(
                 language,
                 N_("Minimum basket {amount}"),
-                amount=_money(voucher.min_basket, voucher.currency or currency),
+                amount=money(voucher.min_basket, voucher.currency or currency, language),
             )
         )
     if voucher.allowed_categories:

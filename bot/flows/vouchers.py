@@ -6,13 +6,12 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from bot.conversation import (
     Flow,
     Turn,
 )
 from bot.events import QrImage, Reply
+from bot.formatting import day
 from bot.i18n import translations
 from bot.voucher_texts import voucher_conditions, voucher_value_text
 from crm_core.customers.models import Customer
@@ -53,16 +52,16 @@ class VoucherFlow(Flow):
         tr = translations(language)
         zone = ZoneInfo(customer.timezone)
 
-        def day(moment: datetime) -> str:
-            return format_date(moment.astimezone(zone).date(), format="long", locale=language)
+        def local_day(moment: datetime) -> str:
+            return day(moment.astimezone(zone).date(), language)
 
         if voucher.valid_from > self.config.clock():
             # Not usable yet: say from when, or the shopper shows it at the till too early.
             validity = tr.gettext("Valid from {start} until {end}").format(
-                start=day(voucher.valid_from), end=day(voucher.valid_until)
+                start=local_day(voucher.valid_from), end=local_day(voucher.valid_until)
             )
         else:
-            validity = tr.gettext("Valid until {date}").format(date=day(voucher.valid_until))
+            validity = tr.gettext("Valid until {date}").format(date=local_day(voucher.valid_until))
         lines = [
             f"🎁 {voucher.title}",
             voucher_value_text(voucher, language),

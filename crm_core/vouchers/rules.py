@@ -50,7 +50,8 @@ class Verdict:
     applies: bool
     discount: Decimal = Decimal("0.00")
     refusal: Refusal | None = None
-    # Facts for the refusal sentence: the minimum basket, the dates...
+    # Facts for the refusal sentence as plain values (decimal strings, ISO times, codes);
+    # the words and number formats are the reader's language's business.
     details: dict[str, str] | None = None
 
 
@@ -77,7 +78,10 @@ def discount_for(voucher: Voucher, basket: Basket) -> Verdict:
         return Verdict(
             False,
             refusal=Refusal.BASKET_TOO_SMALL,
-            details={"minimum": f"{voucher.min_basket:.2f} {voucher.currency or basket.currency}"},
+            details={
+                "minimum": f"{voucher.min_basket:.2f}",
+                "currency": voucher.currency or basket.currency,
+            },
         )
     lines = basket.lines or (_whole_basket(basket),)
     if voucher.allowed_categories and not any(line.category_path for line in lines):

@@ -43,12 +43,24 @@ def language_of(request: Request) -> str:
 class ApiError(Exception):
     """Raised by routes; rendered as {"detail": sentence, "code": code, ...extra}."""
 
-    def __init__(self, status: int, code: str, message: str, language: str, **values: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        language: str,
+        *,
+        shown: dict[str, str] | None = None,
+        **values: Any,
+    ) -> None:
+        """`values` go into the answer as they are (plain decimals, codes); `shown` replaces
+        some of them in the sentence only, written for people ("1 000,00 грн")."""
         text = translations(language).gettext(message)
         super().__init__(code)
         self.status = status
         self.code = code
-        self.detail = text.format(**values) if values else text
+        sentence_values = {**values, **(shown or {})}
+        self.detail = text.format(**sentence_values) if sentence_values else text
         self.extra = values
 
 

@@ -42,6 +42,7 @@ from loyalty.api.texts import (
     REFUSALS,
     hint_text,
     say,
+    shown_values,
     voucher_code_for_reading,
     voucher_conditions,
     voucher_value_text,
@@ -183,6 +184,7 @@ def refusal_error(error: VoucherRefused, language: str) -> ApiError:
         f"voucher_{refusal.value}",
         REFUSALS[refusal],
         language,
+        shown=shown_values(error.verdict.details or {}, language),
         **(error.verdict.details or {}),
     )
 
@@ -303,7 +305,9 @@ async def validate(
         ) from error
     reason = None
     if verdict.refusal is not None:
-        reason = say(language, REFUSALS[verdict.refusal], **(verdict.details or {}))
+        details = verdict.details or {}
+        shown = {**details, **shown_values(details, language)}
+        reason = say(language, REFUSALS[verdict.refusal], **shown)
     return schemas.VerdictOut(
         code=voucher.code,
         applies=verdict.applies,
@@ -387,9 +391,16 @@ CONFLICTS = {
 }
 
 
-def _rejected(error: purchases.PurchaseRejected, language: str) -> ApiError:
+def _rejected(error: purchases.PurchaseRejected, language: str, store: Store) -> ApiError:
     status = 409 if error.problem in CONFLICTS else 422
-    return ApiError(status, error.problem.value, PROBLEMS[error.problem], language, **error.details)
+    return ApiError(
+        status,
+        error.problem.value,
+        PROBLEMS[error.problem],
+        language,
+        shown=shown_values(error.details, language, store.currency),
+        **error.details,
+    )
 
 
 def purchase_out(recorded: purchases.Recorded, store: Store) -> schemas.PurchaseOut:
@@ -436,7 +447,7 @@ async def record(body: schemas.PurchaseIn, key: Cashier, language: Language) -> 
     try:
         recorded = await purchases.record_purchase(store, data, utcnow())
     except purchases.PurchaseRejected as error:
-        raise _rejected(error, language) from error
+        raise _rejected(error, language, store) from error
     except VoucherNotFound as error:
         raise ApiError(
             404, "voucher_not_found", N_("No voucher has this code."), language
@@ -475,7 +486,7 @@ async def refund(
             404, "purchase_not_found", N_("No purchase with this id in this store."), language
         ) from error
     except purchases.PurchaseRejected as error:
-        raise _rejected(error, language) from error
+        raise _rejected(error, language, store) from error
     return schemas.RefundOut(
         purchase_id=refunded.purchase.id,
         refund_id=refunded.refund.refund_id,

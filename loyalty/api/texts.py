@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
+from bot.formatting import money, number
 from bot.i18n import N_
 from bot.voucher_texts import say, voucher_conditions, voucher_value_text
 from crm_core.customers.hints import Hint, HintKind
@@ -52,6 +55,28 @@ HINTS = {
 }
 
 
+# Facts in refusals that are amounts of money, and those that are quantities.
+_AMOUNTS = frozenset({"minimum", "expected", "given"})
+_QUANTITIES = frozenset({"left"})
+
+
+def shown_values(
+    values: dict[str, str], language: str, currency: str | None = None
+) -> dict[str, str]:
+    """Amounts and quantities of a refusal as the reader's language writes them; the answer's
+    own fields keep the plain values."""
+    shown = {}
+    for name, value in values.items():
+        try:
+            if name in _AMOUNTS:
+                shown[name] = money(Decimal(value), values.get("currency", currency), language)
+            elif name in _QUANTITIES:
+                shown[name] = number(Decimal(value), language)
+        except InvalidOperation:
+            continue
+    return shown
+
+
 def hint_text(hint: Hint, language: str) -> str:
     return say(language, HINTS[hint.kind], **hint.values)
 
@@ -63,6 +88,7 @@ def voucher_code_for_reading(voucher: Voucher) -> str:
 __all__ = [
     "hint_text",
     "say",
+    "shown_values",
     "voucher_code_for_reading",
     "voucher_conditions",
     "voucher_value_text",
