@@ -7,8 +7,7 @@ import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
+from bot.formatting import day
 from crm_core.cards.models import Card
 from crm_core.clock import utcnow
 from crm_core.customers.models import ChannelIdentity, Customer
@@ -109,14 +108,14 @@ async def test_a_voucher_not_valid_yet_says_from_when(stack):
     voucher = await Voucher.get(customer_id=card.customer_id)
     zone = ZoneInfo(customer.timezone)
 
-    def day(moment):
-        return format_date(moment.astimezone(zone).date(), format="long", locale="uk")
+    def local_day(moment):
+        return day(moment.astimezone(zone).date(), "uk")  # "5 грудня 2026"
 
     expected = t(
         "uk",
         "Valid from {start} until {end}",
-        start=day(voucher.valid_from),
-        end=day(voucher.valid_until),
+        start=local_day(voucher.valid_from),
+        end=local_day(voucher.valid_until),
     )
     assert expected in listed.text
 
