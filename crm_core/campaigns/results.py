@@ -3,14 +3,18 @@
 Groups are compared as assigned (intention to treat): every treatment row counts, also those
 skipped or failed at send time, because the control group's would-be skips are unknown;
 this understates the effect on those who got the message, never overstates it. A customer
-converts when they buy within the attribution window after the run's firing; revenue is net
-of refunds. Every figure is one aggregate query; nothing is loaded per customer.
+converts when they buy within the attribution window after the run's firing and no later
+than now (a receipt dated in the future is a till's wrong clock, not a sale); revenue is net
+of refunds, exact (summed in minor units) and in one currency: that of most of the purchases
+counted (a chain trading in one currency has no other); purchases in another currency count
+for conversion only. Every figure is one aggregate query; nothing is loaded per customer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from crm_core.campaigns.models import Group, MessageState, RunStatus
 from crm_core.campaigns.stats import GroupSums, Uplift, conversion_uplift, revenue_uplift_from_sums
@@ -24,19 +28,19 @@ class GroupFigures:
     customers: int
     converted: int
     purchases: int
-    revenue: float  # in the stores' currency, net of refunds
-    revenue_squares: float
+    revenue: Decimal  # in the results' currency, net of refunds
+    revenue_squares: float  # of each customer's revenue, for the t-test
+
+    def sums(self) -> GroupSums:
+        return GroupSums(self.customers, float(self.revenue), self.revenue_squares)
 
     @property
     def conversion_rate(self) -> float:
         return self.converted / self.customers if self.customers else 0.0
 
     @property
-    def revenue_per_customer(self) -> float:
-        return self.revenue / self.customers if self.customers else 0.0
-
-    def sums(self) -> GroupSums:
-        return GroupSums(self.customers, self.revenue, self.revenue_squares)
+    def revenue_per_customer(self) -> Decimal:
+        return self.revenue / self.customers if self.customers else Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Results:
     revenue: Uplift
     attribution_days: int
     measured_at: datetime
+    currency: str | None  # of every money figure; None when nothing was bought
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -67,17 +72,41 @@ def _runs_filter(campaign_id: int, run_id: int | None, params: Params) -> str:
     return where
 
 
-def _within_window(dialect: Dialect, params: Params, days: int) -> str:
-    """A purchase made from the run's firing until `days` later."""
+def _within_window(dialect: Dialect, params: Params, days: int, now: datetime) -> str:
+    """A purchase made from the run's firing until `days` later, and not after now."""
     if dialect.postgres:
         return (
             "p.purchased_at >= r.fire_time AND p.purchased_at < r.fire_time + "
-            f"make_interval(days => CAST({params(days)} AS INTEGER))"
+            f"make_interval(days => CAST({params(days)} AS INTEGER)) "
+            f"AND p.purchased_at <= {params(now)}"
         )
     return (
         "julianday(p.purchased_at) >= julianday(r.fire_time) AND "
-        f"julianday(p.purchased_at) < julianday(r.fire_time) + {params(days)}"
+        f"julianday(p.purchased_at) < julianday(r.fire_time) + {params(days)} "
+        f"AND julianday(p.purchased_at) <= julianday({params(now)})"
     )
+
+
+async def _currency(
+    campaign_id: int, run_id: int | None, now: datetime, days: int, dialect: Dialect
+) -> str | None:
+    """The currency of most purchases the results count (of most stores when none)."""
+    params = Params(dialect)
+    rows = await fetch(
+        "SELECT p.currency, COUNT(*) AS n FROM campaign_outbox o "
+        "JOIN campaign_runs r ON r.id = o.run_id JOIN purchases p ON p.customer_id = "
+        f"o.customer_id AND {_within_window(dialect, params, days, now)} "
+        f"WHERE {_runs_filter(campaign_id, run_id, params)} "
+        "GROUP BY p.currency ORDER BY n DESC, p.currency LIMIT 1",
+        params.values,
+    )
+    if not rows:
+        rows = await fetch(
+            "SELECT currency, COUNT(*) AS n FROM stores GROUP BY currency "
+            "ORDER BY n DESC, currency LIMIT 1",
+            [],
+        )
+    return rows[0]["currency"] if rows else None
 
 
 async def campaign_results(
@@ -115,14 +144,18 @@ async def campaign_results(
         issued += int(row["vouchers"] or 0)
         redeemed += int(row["redeemed"] or 0)
 
+    currency = await _currency(campaign_id, run_id, now, attribution_days, dialect)
     params = Params(dialect)
-    net = dialect.minor("p.total") + " - " + dialect.minor("p.refunded_total")
+    net = (
+        f"CASE WHEN p.currency = {params(currency)} THEN "
+        f"{dialect.minor('p.total')} - {dialect.minor('p.refunded_total')} ELSE 0 END"
+    )
     per_customer = (
         'SELECT o."group" AS grp, o.run_id, o.customer_id, COUNT(p.id) AS purchases, '
         f"COALESCE(SUM({net}), 0) AS revenue_minor "
         "FROM campaign_outbox o JOIN campaign_runs r ON r.id = o.run_id "
         "LEFT JOIN purchases p ON p.customer_id = o.customer_id "
-        f"AND {_within_window(dialect, params, attribution_days)} "
+        f"AND {_within_window(dialect, params, attribution_days, now)} "
         f"WHERE {_runs_filter(campaign_id, run_id, params)} "
         'GROUP BY o."group", o.run_id, o.customer_id'
     )
@@ -162,6 +195,7 @@ async def campaign_results(
         revenue=revenue_uplift_from_sums(treatment.sums(), control.sums()),
         attribution_days=attribution_days,
         measured_at=now,
+        currency=currency,
     )
 
 
@@ -170,6 +204,6 @@ def _figures(row: dict) -> GroupFigures:
         customers=int(row.get("customers") or 0),
         converted=int(row.get("converted") or 0),
         purchases=int(row.get("purchases") or 0),
-        revenue=float(row.get("revenue") or 0) / 100,
+        revenue=Decimal(int(row.get("revenue") or 0)) / 100,
         revenue_squares=float(row.get("squares") or 0) / 10_000,
     )

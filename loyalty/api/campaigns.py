@@ -8,6 +8,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
 from babel.numbers import format_percent
@@ -51,6 +52,7 @@ from loyalty.api.ids import BigId, Id
 from loyalty.api.openapi import CONFLICT, files
 from loyalty.settings import SUPPORTED_LANGUAGES
 
+CENT = Decimal("0.01")
 router = APIRouter(prefix="/api/v1/campaigns", tags=["marketer: campaigns"])
 Marketer = Annotated[ApiKey, Depends(require_role(Role.MARKETER))]
 Language = Annotated[str, Depends(request_language)]
@@ -164,6 +166,21 @@ class UpliftOut(BaseModel):
     says: str
 
 
+class MoneyUpliftOut(BaseModel):
+    """Revenue per customer, treatment against control: amounts as decimal strings in the
+    results' currency."""
+
+    treatment: str
+    control: str
+    difference: str
+    relative: float | None
+    ci95_low: str | None
+    ci95_high: str | None
+    p_value: float | None
+    verdict: str
+    says: str
+
+
 class ResultsOut(BaseModel):
     runs: int
     recipients: int
@@ -179,10 +196,15 @@ class ResultsOut(BaseModel):
     attribution_days: int
     treatment_customers_who_bought: int
     control_customers_who_bought: int
-    treatment_revenue: float
-    control_revenue: float
+    currency: str | None = Field(
+        description="of every amount here; null when nobody bought anything yet"
+    )
+    treatment_revenue: str = Field(
+        description="decimal string, net of refunds", examples=["125.40"]
+    )
+    control_revenue: str = Field(description="decimal string, net of refunds", examples=["310.00"])
     conversion: UpliftOut
-    revenue_per_customer: UpliftOut
+    revenue_per_customer: MoneyUpliftOut
 
 
 def campaign_out(campaign: Campaign, language: str, grace_minutes: int) -> CampaignOut:
@@ -469,6 +491,29 @@ def _uplift(uplift: Uplift, language: str) -> UpliftOut:
     )
 
 
+def amount(value: float | Decimal | None) -> str | None:
+    """Money as the API writes it everywhere: a decimal string with two places."""
+    if value is None:
+        return None
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return str(exact.quantize(CENT, rounding=ROUND_HALF_EVEN))
+
+
+def _money_uplift(uplift: Uplift, language: str) -> MoneyUpliftOut:
+    said = _uplift(uplift, language)
+    return MoneyUpliftOut(
+        treatment=amount(uplift.treatment) or "0.00",
+        control=amount(uplift.control) or "0.00",
+        difference=amount(uplift.difference) or "0.00",
+        relative=uplift.relative,
+        ci95_low=amount(uplift.low),
+        ci95_high=amount(uplift.high),
+        p_value=uplift.p_value,
+        verdict=said.verdict,
+        says=said.says,
+    )
+
+
 def results_out(results: Results, language: str) -> ResultsOut:
     return ResultsOut(
         runs=results.runs,
@@ -485,10 +530,11 @@ def results_out(results: Results, language: str) -> ResultsOut:
         attribution_days=results.attribution_days,
         treatment_customers_who_bought=results.treatment_figures.converted,
         control_customers_who_bought=results.control_figures.converted,
-        treatment_revenue=results.treatment_figures.revenue,
-        control_revenue=results.control_figures.revenue,
+        currency=results.currency,
+        treatment_revenue=amount(results.treatment_figures.revenue) or "0.00",
+        control_revenue=amount(results.control_figures.revenue) or "0.00",
         conversion=_uplift(results.conversion, language),
-        revenue_per_customer=_uplift(results.revenue, language),
+        revenue_per_customer=_money_uplift(results.revenue, language),
     )
 
 
@@ -539,10 +585,14 @@ async def results_csv(
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Rows as the JSON has them: amounts are already decimal strings; shares and p-values
+    keep six significant digits (a spreadsheet needs no 17)."""
     rows: list[tuple[str, Any]] = []
     for key, value in values.items():
         if isinstance(value, dict):
             rows += _flatten(value, f"{prefix}{key}.")
+        elif isinstance(value, float):
+            rows.append((f"{prefix}{key}", f"{value:.6g}"))
         else:
             rows.append((f"{prefix}{key}", "" if value is None else value))
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from channels.campaign_worker import DeliveryWorker, WorkerPolicy
 from crm_core.campaigns.models import Campaign, OutboxMessage
 from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.campaigns.service import start_run
+from crm_core.cards.models import Card
 from crm_core.clock import utcnow
 from crm_core.customers.models import ChannelIdentity
 from crm_core.staff.models import Role
@@ -391,3 +393,49 @@ async def test_a_missed_campaign_is_sent_again_as_a_clone_at_a_new_moment(
         f"/api/v1/campaigns/{copy['id']}/schedule", headers=marketer
     )
     assert scheduled.status_code == 200 and scheduled.json()["status"] == "scheduled"
+
+
+async def test_results_leave_out_future_receipts_and_write_money_one_way(stack, marketer, audience):
+    """A receipt dated next week counted as a conversion, and money came as 17-digit floats
+    in results.csv (issue 13.10)."""
+    campaign = (
+        await stack.client.post(
+            "/api/v1/campaigns",
+            json=body(
+                audience, schedule={"kind": "once", "at": utcnow().isoformat()}, voucher=None,
+                messages={"uk": {"text": "Привіт, {first_name}"}},
+            ),
+            headers=marketer,
+        )
+    ).json()  # fmt: skip
+    await stack.client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=marketer)
+    stored = await Campaign.get(id=campaign["id"])
+    run = await start_run(stored, stored.run_at, utcnow())
+    rows = await OutboxMessage.filter(run_id=run.id).order_by("customer_id")
+    assert len(rows) == 2
+    store = await new_store(currency="UAH")
+    first = await Card.get(customer_id=rows[0].customer_id, status="active")
+    second = await Card.get(customer_id=rows[1].customer_id, status="active")
+    await buy(store, first, [item("Bakery/Bread", "33.35")], utcnow())
+    await buy(store, first, [item("Bakery/Bread", "66.66")], utcnow())
+    # A till with its clock a week ahead, recorded before such receipts were refused:
+    later = utcnow() + timedelta(days=7)
+    await buy(store, second, [item("Bakery/Bread", "500.00")], later, now=later)
+
+    english = {**marketer, "Accept-Language": "en"}
+    whole = (
+        await stack.client.get(f"/api/v1/campaigns/{campaign['id']}/results", headers=english)
+    ).json()
+    assert whole["treatment_customers_who_bought"] == 1
+    assert (whole["currency"], whole["treatment_revenue"]) == ("UAH", "100.01")
+    assert whole["control_revenue"] == "0.00"
+    money = whole["revenue_per_customer"]
+    assert (money["treatment"], money["control"], money["difference"]) == ("50.00", "0.00", "50.00")
+    exported = await stack.client.get(
+        f"/api/v1/campaigns/{campaign['id']}/results.csv", headers=english
+    )
+    figures = dict(csv.reader(io.StringIO(exported.text)))
+    assert figures["currency"] == "UAH" and figures["treatment_revenue"] == "100.01"
+    assert figures["revenue_per_customer.treatment"] == "50.00"
+    long_numbers = [v for v in figures.values() if re.fullmatch(r"-?\d+\.\d{7,}", v)]
+    assert long_numbers == []
