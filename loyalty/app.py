@@ -35,6 +35,7 @@ from loyalty.api import pos
 from loyalty.api import segments as segments_api
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import install_error_handlers
+from loyalty.api.lookup_limit import SlidingWindow
 from loyalty.api.openapi import install_openapi
 from loyalty.body_limit import BodySizeLimit
 from loyalty.input_hygiene import InputHygiene
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.lookup_limit = SlidingWindow(settings.pos_lookups_per_minute, 60.0)
     # Inside the size limit: bodies it reads are already known to be small enough.
     app.add_middleware(InputHygiene, body_exempt_prefixes=("/webhooks/", imports_api.PREFIX + "/"))
     app.add_middleware(

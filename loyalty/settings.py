@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     card_number_prefix: str = "2710"
     card_serial_digits: int = 8
     card_image_url_ttl_days: int = 30
+    # Card and voucher lookups per cashier key and till per minute (0: unlimited).
+    pos_lookups_per_minute: int = 30
 
     # Dynamic segments are rebuilt this often (and per customer right after their changes).
     segment_refresh_minutes: int = 15

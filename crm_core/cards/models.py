@@ -43,7 +43,8 @@ class Card(models.Model):
 
 
 class CardSerial(models.Model):
-    """One row per issued serial: the autoincrement id is the serial, unique under concurrency."""
+    """Serials of the cards issued while serials were sequential (kept: those numbers stay
+    valid). New cards draw a random serial instead (crm_core.cards.service)."""
 
     id = fields.BigIntField(primary_key=True)
     allocated_at = fields.DatetimeField()

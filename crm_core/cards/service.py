@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from crm_core.cards import media_tokens
-from crm_core.cards.models import Card, CardSerial, CardStatus
+from crm_core.cards.models import Card, CardStatus
 from crm_core.cards.numbers import make_card_number
 from crm_core.customers.models import Customer
+
+SERIAL_DRAWS = 20
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class CardNumberPolicy:
 
     prefix: str = "2710"
     serial_digits: int = 8
+
+
+class CardNumbersExhausted(Exception):
+    """Every draw hit a taken number: the serial part is too short for the cards issued."""
 
 
 class CustomerAlreadyHasCard(Exception):
@@ -35,8 +41,10 @@ async def issue_card(
     """Issue the customer's card inside the caller's transaction.
 
     The customer row is locked first (PostgreSQL), so two concurrent calls cannot both
-    pass the one-active-card check; the serial comes from an autoincrement row, unique
-    under any concurrency without a table lock.
+    pass the one-active-card check. The serial is random, so a number says nothing about
+    the others (sequential serials let anyone with a till key list customers by counting);
+    a serial already taken is drawn again, and the unique index on the number settles the
+    (one in a hundred million) race of two registrations drawing the same one at once.
     """
     await Customer.select_for_update().using_db(connection).get(id=customer.id)
     if (
@@ -45,15 +53,23 @@ async def issue_card(
         .exists()
     ):
         raise CustomerAlreadyHasCard(customer.id)
-    serial = await CardSerial.create(allocated_at=now, using_db=connection)
     return await Card.create(
-        number=make_card_number(policy.prefix, serial.id, policy.serial_digits),
+        number=await _unused_number(policy, connection),
         customer_id=customer.id,
         status=CardStatus.ACTIVE,
         issued_at=now,
         media_salt=secrets.token_hex(8),
         using_db=connection,
     )
+
+
+async def _unused_number(policy: CardNumberPolicy, connection: BaseDBAsyncClient) -> str:
+    for _ in range(SERIAL_DRAWS):
+        serial = 1 + secrets.randbelow(10**policy.serial_digits - 1)
+        number = make_card_number(policy.prefix, serial, policy.serial_digits)
+        if not await Card.filter(number=number).using_db(connection).exists():
+            return number
+    raise CardNumbersExhausted(policy.prefix)
 
 
 async def active_card_of(customer_id: int) -> Card | None:

@@ -51,12 +51,15 @@ class ApiError(Exception):
         language: str,
         *,
         shown: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
         **values: Any,
     ) -> None:
         """`values` go into the answer as they are (plain decimals, codes); `shown` replaces
-        some of them in the sentence only, written for people ("1 000,00 грн")."""
+        some of them in the sentence only, written for people ("1 000,00 грн"); `headers` go
+        with the answer (Retry-After)."""
         text = translations(language).gettext(message)
         super().__init__(code)
+        self.headers = headers or {}
         self.status = status
         self.code = code
         sentence_values = {**values, **(shown or {})}
@@ -72,7 +75,8 @@ def error_body(detail: str, code: str, /, **extra: Any) -> dict[str, Any]:
 
 async def api_error_handler(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    headers.update(error.headers)
     return JSONResponse(
         status_code=error.status,
         content=error_body(error.detail, error.code, **{k: str(v) for k, v in error.extra.items()}),

@@ -36,6 +36,7 @@ from loyalty.api import schemas
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId
+from loyalty.api.lookup_limit import limit_lookups
 from loyalty.api.openapi import CONFLICT
 from loyalty.api.texts import (
     PROBLEMS,
@@ -223,7 +224,8 @@ async def categories(key: Cashier) -> schemas.CategoriesOut:
     "/cards/{code}",
     response_model=schemas.ScanOut,
     summary="Scan a card or voucher",
-    responses=CONFLICT,
+    responses={**CONFLICT, 429: {"description": "Too many lookups from this key and till"}},
+    dependencies=[Depends(limit_lookups)],
 )
 async def scan(
     code: str,
