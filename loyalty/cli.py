@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from loyalty.cli_data import EncodingOption, file_encoding
 from loyalty.settings import get_settings
 
 cli = typer.Typer(help="Messenger-first loyalty service.", no_args_is_help=True)
@@ -314,6 +315,7 @@ def import_cards_command(
     path: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row.")
     ],
+    encoding: EncodingOption = None,
 ) -> None:
     """Load existing plastic cards: card_number, phone, name, optional store.
 
@@ -324,7 +326,7 @@ def import_cards_command(
     from crm_core.clock import utcnow
 
     settings = get_settings()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding=file_encoding(path, encoding)) as handle:
         sample = handle.read(4096)
         handle.seek(0)
         try:

@@ -15,6 +15,13 @@ from loyalty.settings import get_settings
 FileArgument = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, help="CSV (, ; or tab) with a header row.")
 ]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The file's text encoding (utf-8, utf-16, cp1251, ...); found by itself if not given.",
+    ),
+]
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
@@ -42,9 +49,33 @@ def _print_report(report: Any) -> None:
         typer.echo(f"... and {report.rejected_rows - len(report.rejections)} more")
 
 
-def _import(path: Path, required: tuple[str, ...], job: Callable[[Any], Awaitable[Any]]) -> None:
+def file_encoding(path: Path, named: str | None) -> str:
+    """The encoding to read an import in, said on stderr; if there is none, one plain line
+    saying why (exit status 2, as for other usage errors)."""
+    from crm_core.imports.csvfile import UnknownEncoding, UnreadableText, encoding_of
+
+    try:
+        encoding = encoding_of(path, named)
+    except UnknownEncoding as unknown:
+        typer.echo(f"Error: {unknown}.", err=True)
+        raise typer.Exit(code=2) from None
+    except UnreadableText as unreadable:
+        hint = "" if unreadable.encoding else ". Save it as CSV UTF-8, or name it with --encoding"
+        typer.echo(f"Error: {path.name}: {unreadable}{hint}.", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"reading {path.name} as {encoding}", err=True)
+    return encoding
+
+
+def _import(
+    path: Path,
+    required: tuple[str, ...],
+    job: Callable[[Any], Awaitable[Any]],
+    encoding: str | None = None,
+) -> None:
     from crm_core.imports.csvfile import CsvFile, MissingColumns
 
+    source = CsvFile(path, encoding=file_encoding(path, encoding))
     with typer.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr) as bar:
         done = 0
 
@@ -53,7 +84,7 @@ def _import(path: Path, required: tuple[str, ...], job: Callable[[Any], Awaitabl
             bar.update(max(0, position - done))
             done = max(done, position)
 
-        source = CsvFile(path, on_progress=progress)
+        source.on_progress = progress
         try:
             report = _run(lambda: job(source.rows(required)))
         except MissingColumns as missing:
@@ -67,15 +98,15 @@ def register(importer: typer.Typer, cli: typer.Typer) -> None:
     """Add the data commands to the `loyalty` CLI."""
 
     @importer.command("products")
-    def import_products_command(path: FileArgument) -> None:
+    def import_products_command(path: FileArgument, encoding: EncodingOption = None) -> None:
         """Catalogue: sku, name, optional category ("Dairy/Milk"). Idempotent on the SKU."""
         from crm_core.clock import utcnow
         from crm_core.imports.products import REQUIRED, import_products
 
-        _import(path, REQUIRED, lambda rows: import_products(rows, utcnow()))
+        _import(path, REQUIRED, lambda rows: import_products(rows, utcnow()), encoding)
 
     @importer.command("customers")
-    def import_customers_command(path: FileArgument) -> None:
+    def import_customers_command(path: FileArgument, encoding: EncodingOption = None) -> None:
         """Customers: phone, first_name, optional card_number, birth_date, gender, city,
         language, marketing_consent and custom field keys. Keyed by phone."""
         from crm_core.cards.service import CardNumberPolicy
@@ -95,17 +126,18 @@ def register(importer: typer.Typer, cli: typer.Typer) -> None:
                 policy,
                 utcnow(),
             ),
+            encoding,
         )
 
     @importer.command("purchases")
-    def import_purchases_command(path: FileArgument) -> None:
+    def import_purchases_command(path: FileArgument, encoding: EncodingOption = None) -> None:
         """Receipt lines: store, receipt_id, purchased_at, sku, quantity, unit_price,
         line_total; optional card_number, name, category, discount, till. A receipt's rows
         follow each other; a receipt is imported whole or not at all."""
         from crm_core.clock import utcnow
         from crm_core.imports.purchases import REQUIRED, import_purchases
 
-        _import(path, REQUIRED, lambda rows: import_purchases(rows, utcnow()))
+        _import(path, REQUIRED, lambda rows: import_purchases(rows, utcnow()), encoding)
 
     exporter = typer.Typer(help="Export data.", no_args_is_help=True)
     cli.add_typer(exporter, name="export")

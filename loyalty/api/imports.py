@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from bot.i18n import N_
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.clock import utcnow
 from crm_core.imports import customers, products, purchases
-from crm_core.imports.csvfile import CsvFile, MissingColumns
+from crm_core.imports.csvfile import CsvFile, MissingColumns, UnknownEncoding, UnreadableText
 from crm_core.staff.models import ApiKey, Role
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
@@ -29,6 +29,12 @@ Language = Annotated[str, Depends(request_language)]
 MISSING_COLUMNS = N_("The file lacks these columns: {columns}.")
 TOO_LARGE = N_("The file is larger than the limit of {limit} MiB.")
 EMPTY = N_("Send the CSV file as the request body.")
+UNREADABLE = N_(
+    "The file is not text in UTF-8, UTF-16 or Windows-1251. Save it as CSV (UTF-8), or "
+    "name its encoding with the encoding parameter."
+)
+NOT_IN_ENCODING = N_("The file is not valid {encoding} text (line {line}).")
+UNKNOWN_ENCODING = N_("There is no text encoding called {encoding}.")
 
 
 def _discard(path: Path) -> None:
@@ -60,11 +66,19 @@ async def import_csv(
     request: Request,
     key: Marketer,
     language: Language,
+    encoding: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The file's text encoding (utf-8, utf-16, cp1251, ...); "
+            "found by itself when not given: UTF-8 with or without BOM, UTF-16, Windows-1251.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     settings = request.app.state.settings
     path = await _save_body(request, settings.max_import_bytes, language)
     try:
-        source = CsvFile(path)
+        source = _source(path, encoding, language)
         now = utcnow()
         try:
             if kind == "products":
@@ -84,8 +98,26 @@ async def import_csv(
             raise ApiError(
                 422, "missing_columns", MISSING_COLUMNS, language, columns=str(missing)
             ) from None
-        except UnicodeDecodeError:
-            raise ApiError(422, "not_utf8", MISSING_COLUMNS, language, columns="UTF-8") from None
     finally:
         _discard(path)
-    return report.as_dict()
+    return {**report.as_dict(), "encoding": source.encoding}
+
+
+def _source(path: Path, encoding: str | None, language: str) -> CsvFile:
+    try:
+        return CsvFile(path, encoding=encoding)
+    except UnknownEncoding:
+        raise ApiError(
+            422, "unknown_encoding", UNKNOWN_ENCODING, language, encoding=encoding
+        ) from None
+    except UnreadableText as unreadable:
+        if unreadable.encoding is None:
+            raise ApiError(422, "unreadable_text", UNREADABLE, language) from None
+        raise ApiError(
+            422,
+            "unreadable_text",
+            NOT_IN_ENCODING,
+            language,
+            encoding=unreadable.encoding,
+            line=unreadable.line,
+        ) from None

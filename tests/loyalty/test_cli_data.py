@@ -102,3 +102,48 @@ def test_export_of_a_segment(tmp_path, database):
     assert exported.returncode == 0, exported.stdout + exported.stderr
     rows = list(csv.DictReader(output.read_text(encoding="utf-8-sig").splitlines()))
     assert rows == [{"first_name": "Ira", "city": "Lviv", "stage": "registered"}]
+
+
+CYRILLIC = "phone;first_name;city\n+380501112233;Олена;Львів\n+380501112244;Тарас;Київ\n"
+
+
+def names(database: str) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(database.removeprefix("sqlite://")) as db:
+        return db.execute("SELECT first_name, city FROM customers ORDER BY phone").fetchall()
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-16", "utf-16-le", "utf-8-sig", "utf-8"])
+def test_a_csv_in_the_encodings_excel_saves_is_read(tmp_path, database, encoding):
+    """Excel in Ukraine saves "CSV" as Windows-1251; "Unicode text" is UTF-16."""
+    path = tmp_path / "customers.csv"
+    path.write_bytes(CYRILLIC.encode(encoding))
+    imported = run(["import", "customers", str(path)], database)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "imported 2" in imported.stdout
+    assert names(database) == [("Олена", "Львів"), ("Тарас", "Київ")]
+
+
+def test_the_encoding_can_be_named(tmp_path, database):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(CYRILLIC.encode("koi8-u"))  # would be read as Windows-1251 otherwise
+    imported = run(["import", "customers", str(path), "--encoding", "koi8-u"], database)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert names(database) == [("Олена", "Львів"), ("Тарас", "Київ")]
+
+
+def test_a_file_that_is_not_text_is_refused_in_words(tmp_path, database):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"phone,first_name\n+380501112233,\x98\xff\x00\x81\n")
+    refused = run(["import", "customers", str(path)], database)
+    assert refused.returncode == 2
+    output = refused.stdout + refused.stderr
+    assert "Traceback" not in output
+    assert "not text in UTF-8, UTF-16 or Windows-1251" in output
+    wrong = run(["import", "customers", str(path), "--encoding", "utf-8"], database)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "not valid utf-8 text (line 2)" in wrong.stdout + wrong.stderr
+    unknown = run(["import", "customers", str(path), "--encoding", "martian"], database)
+    assert unknown.returncode == 2 and "no text encoding called martian" in unknown.stderr
+    assert names(database) == []
