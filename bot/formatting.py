@@ -11,6 +11,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
@@ -23,11 +24,20 @@ _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _YEAR_WORD = re.compile(r"\s+(р\.|г\.)$")
 
 
-def money(amount: Decimal, currency: str | None, language: str) -> str:
-    """An amount with its currency, or a plain amount with two decimals when it has none."""
+def money(amount: Decimal, currency: str | None, language: str, short: bool = False) -> str:
+    """An amount with its currency, or a plain amount with two decimals when it has none.
+
+    `short`: a whole amount without its zero cents ("50 грн"), as an offer names it; prices
+    and totals keep them."""
+    whole = short and amount == amount.to_integral_value()
     if not currency:
-        return format_decimal(amount, format="#,##0.00", locale=language)
-    text = format_currency(amount, currency, locale=language)
+        return format_decimal(amount, format="#,##0" if whole else "#,##0.00", locale=language)
+    pattern = None
+    if whole:
+        pattern = Locale.parse(language).currency_formats["standard"].pattern.replace(".00", "")
+    text = format_currency(
+        amount, currency, format=pattern, locale=language, currency_digits=not whole
+    )
     symbol = _SYMBOLS.get((language, currency))
     if symbol:
         text = text.replace(get_currency_symbol(currency, locale=language), symbol)

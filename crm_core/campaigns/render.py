@@ -15,6 +15,7 @@ class Recipient:
     products: tuple[str, ...] = ()
     voucher_code: str = ""
     voucher_value: str = ""
+    voucher_title: str = ""
     voucher_expires: str = ""
 
 
@@ -43,6 +44,7 @@ def render(
         "products": ", ".join(recipient.products),
         "voucher_code": recipient.voucher_code,
         "voucher_value": recipient.voucher_value,
+        "voucher_title": recipient.voucher_title,
         "voucher_expires": recipient.voucher_expires,
     }
     return RenderedMessage(

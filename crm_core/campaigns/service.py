@@ -34,7 +34,9 @@ from crm_core.vouchers.models import VoucherKind
 from crm_core.vouchers.service import InvalidVoucherSpec, VoucherSpec, check_voucher_spec
 
 PLACEHOLDERS = frozenset({"first_name", "card_number", "products"})
-VOUCHER_PLACEHOLDERS = frozenset({"voucher_code", "voucher_value", "voucher_expires"})
+VOUCHER_PLACEHOLDERS = frozenset(
+    {"voucher_code", "voucher_value", "voucher_title", "voucher_expires"}
+)
 MAX_CONTROL_PERCENT = 50
 MAX_TEXT = 1000  # Viber's and Telegram's captions are the tightest limit a campaign meets
 MAX_VALIDITY_DAYS = 366

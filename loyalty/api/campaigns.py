@@ -61,7 +61,7 @@ Language = Annotated[str, Depends(request_language)]
 class MessageIn(BaseModel):
     text: str = Field(
         description="Placeholders: {first_name}, {card_number}, {products}, {voucher_code}, "
-        "{voucher_value}, {voucher_expires}."
+        "{voucher_value}, {voucher_title}, {voucher_expires}."
     )
     button: str | None = Field(None, description="Label of a button that shows the vouchers.")
     image_url: str | None = None
@@ -386,6 +386,7 @@ async def _sample_voucher(campaign: Campaign, customer_id: int) -> Voucher | Non
         code=new_voucher_code(),
         kind=spec.kind,
         value=spec.value,
+        title=spec.title,
         currency=spec.currency,
         free_product_sku=spec.free_product_sku,
         valid_until=spec.valid_until,

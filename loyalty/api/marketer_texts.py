@@ -91,7 +91,7 @@ CAMPAIGN_PROBLEMS = {
     CampaignProblem.NO_DEFAULT_MESSAGE: N_("There is no message in the default language."),
     CampaignProblem.UNKNOWN_PLACEHOLDER: N_(
         "Unknown placeholder {detail}: use first_name, card_number, products, voucher_code, "
-        "voucher_value or voucher_expires."
+        "voucher_value, voucher_title or voucher_expires."
     ),
     CampaignProblem.BROKEN_TEMPLATE: N_(
         "The template is broken near {detail}: write placeholders as {{first_name}}, and "

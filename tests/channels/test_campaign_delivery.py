@@ -125,7 +125,7 @@ async def test_each_customer_gets_one_message_in_their_messenger(stack):
     offer = await campaign(
         where,
         clock,
-        text="{first_name}, ваш ваучер {voucher_code}: {voucher_value} до {voucher_expires}",
+        text="{first_name}, ваш купон {voucher_code}: знижка {voucher_value} до {voucher_expires}.",
         voucher={"kind": "percent", "value": "15", "valid_days": 7, "title": "-15%"},
     )
     run = await start_run(offer, clock.now, clock.now)
@@ -141,12 +141,12 @@ async def test_each_customer_gets_one_message_in_their_messenger(stack):
     sent = stack.telegram.calls_to("sendMessage", await chat_of(people["Anna"]))
     assert len(sent) == 1
     text = sent[0].params["text"]
-    assert text.startswith(f"Anna, ваш ваучер {voucher.code}: Знижка 15% до 7 грудня 2026")
+    assert text == f"Anna, ваш купон {voucher.code}: знижка 15% до 7 грудня 2026."
     button = sent[0].params["reply_markup"]["inline_keyboard"][0][0]
     assert button == {"text": "Мої ваучери", "callback_data": "/vouchers"}
     assert anna.platform_message_id and anna.platform_message_id.isdigit()
     viber = stack.viber.sent_to(await chat_of(people["Bohdan"]))
-    assert len(viber) == 1 and viber[0]["text"].startswith("Bohdan, ваш ваучер")
+    assert len(viber) == 1 and viber[0]["text"].startswith("Bohdan, ваш купон")
     # Viber tells us about delivery and reading; the message remembers both.
     seen_at = clock.now + timedelta(minutes=3)
     assert await mark_delivery(bohdan.platform_message_id, "seen", seen_at) == 1
