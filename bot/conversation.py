@@ -21,6 +21,8 @@ AWAITING_NAME = "awaiting_name"
 AWAITING_PHONE = "awaiting_phone"
 AWAITING_CONSENT = "awaiting_consent"
 AWAITING_CARD_NUMBER = "awaiting_card_number"
+# A number in use was sent from a chat that cannot prove it: a one-time code was asked for.
+AWAITING_LINK_CODE = "awaiting_link_code"
 REGISTERED = "registered"
 # The optional survey right after registration; the customer is registered meanwhile.
 SURVEY_CATEGORIES = "survey_categories"
@@ -30,6 +32,7 @@ SURVEY_STATES = frozenset({SURVEY_CATEGORIES, SURVEY_BIRTHDAY})
 # Button payloads (Viber and the web chat send them back as text).
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
 HAVE_CARD = "have_card"
+LINK_CODE, LINK_OTHER_NUMBER = "link:code", "link:other"
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
 LANGUAGE_PREFIX = "lang:"
@@ -70,10 +73,17 @@ class Turn:
         return text.format(**values) if values else text
 
 
+# Sends bot-initiated replies to every reachable messenger chat of a customer (the channels'
+# Pusher); returns how many chats got them.
+PushToCustomer = Callable[[int, Callable[[], list[Reply]]], Awaitable[int]]
+
+
 class Flow:
     """Base of the flow mixins that make up the ConversationEngine; they call each other."""
 
     config: BotConfig
+    # Wired by the app once the messenger adapters exist; None where nothing can be pushed.
+    push: PushToCustomer | None = None
 
 
 Handler = Callable[[Flow, Turn], Awaitable[list[Reply]]]

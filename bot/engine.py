@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from bot.conversation import (
     AWAITING_CARD_NUMBER,
     AWAITING_CONSENT,
+    AWAITING_LINK_CODE,
     AWAITING_NAME,
     AWAITING_PHONE,
     CONSENT_NO,
@@ -20,6 +21,8 @@ from bot.conversation import (
     DELETE_YES,
     HAVE_CARD,
     LANGUAGE_PREFIX,
+    LINK_CODE,
+    LINK_OTHER_NUMBER,
     MARKETING_CONSENT_TEXT_VERSION,
     NEW,
     REGISTERED,
@@ -39,6 +42,7 @@ from bot.conversation import (
 from bot.events import Button, Inbound, InboundKind, Reply
 from bot.flows.account import AccountFlow
 from bot.flows.card import CardFlow
+from bot.flows.linking import LinkingFlow
 from bot.flows.registration import RegistrationFlow
 from bot.flows.survey import SurveyFlow
 from bot.flows.vouchers import VoucherFlow
@@ -54,7 +58,9 @@ from crm_core.text import forbidden_character
 __all__ = ["MARKETING_CONSENT_TEXT_VERSION", "BotConfig", "ConversationEngine"]
 
 
-class ConversationEngine(RegistrationFlow, SurveyFlow, CardFlow, AccountFlow, VoucherFlow):
+class ConversationEngine(
+    RegistrationFlow, LinkingFlow, SurveyFlow, CardFlow, AccountFlow, VoucherFlow
+):
     def __init__(self, config: BotConfig) -> None:
         self.config = config
 
@@ -160,6 +166,8 @@ class ConversationEngine(RegistrationFlow, SurveyFlow, CardFlow, AccountFlow, Vo
             return await self._name(turn, text)
         if state == AWAITING_CARD_NUMBER:
             return await self._existing_card_number(turn, text)
+        if state == AWAITING_LINK_CODE:
+            return await self._link_code_typed(turn, text)
         if state == AWAITING_PHONE:
             if turn.inbound.channel in self.config.typed_phone_channels:
                 return await self._typed_phone(turn, text)
@@ -191,6 +199,8 @@ _COMMANDS: dict[str, Handler] = {
 _PAYLOADS: dict[str, Handler] = {
     CONSENT_YES: ConversationEngine._consent_yes,
     HAVE_CARD: ConversationEngine._have_card,
+    LINK_CODE: ConversationEngine._send_link_code,
+    LINK_OTHER_NUMBER: ConversationEngine._link_other_number,
     CONSENT_NO: ConversationEngine._consent_no,
     STOP_YES: ConversationEngine._stop_confirmed,
     STOP_NO: ConversationEngine._cancelled,

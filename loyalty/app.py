@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
                 app.state.telegram.responder if app.state.telegram else None,
                 app.state.viber.responder if app.state.viber else None,
             )
+            # One-time codes that join a chat to a customer go to that customer's messengers.
+            app.state.engine.push = app.state.pusher.push
             # Everything loaded at start-up lives for the whole process: keep it out of the
             # garbage collector's full sweeps, which otherwise show up as latency spikes.
             gc.collect()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.conversation import (
     AWAITING_CARD_NUMBER,
     AWAITING_CONSENT,
+    AWAITING_LINK_CODE,
     AWAITING_NAME,
     AWAITING_PHONE,
     CONSENT_NO,
@@ -34,6 +35,7 @@ from crm_core.customers.validation import (
     clean_first_name,
     normalize_phone,
 )
+from crm_core.identity.links import absorb_unconfirmed, phone_owner
 from crm_core.registration.service import (
     NewCustomer,
     PhoneInUse,
@@ -121,6 +123,8 @@ class RegistrationFlow(Flow):
             return [self._ask_phone(turn, turn.identity.state_data.get("first_name", ""))]
         if state == AWAITING_CONSENT:
             return [self._ask_consent(turn)]
+        if state == AWAITING_LINK_CODE:
+            return [self._ask_link_code(turn)]  # type: ignore[attr-defined]
         if turn.customer is not None:
             return [self._help(turn)]
         return [Reply(turn._("Send /start to get your loyalty card."))]
@@ -185,7 +189,8 @@ class RegistrationFlow(Flow):
             ]
         existing_card = turn.identity.state_data.get("existing_card")
         proven = confirmed and turn.inbound.contact_proven
-        if existing_card and confirmed:
+        if existing_card:
+            # The printed number and its phone: enough for a card in no chat yet.
             linked = await link_existing_card(
                 turn.identity, existing_card, phone, self.config.clock(), proven=proven
             )
@@ -199,25 +204,19 @@ class RegistrationFlow(Flow):
             linked = await link_by_confirmed_phone(turn.identity, phone, self.config.clock())
             if linked is not None:
                 turn.customer = linked.customer
+                await absorb_unconfirmed(linked.customer, self.config.clock())
                 return [
                     Reply(turn._("You already have our card: I have linked this chat to it.")),
                     await self._card_reply(turn, linked.card),
                 ]
-        elif confirmed and await customer_with_phone(phone) is not None:
-            return [self._phone_needs_proof(turn)]
-        elif await customer_with_phone(phone) is not None:
-            return [
-                Reply(
-                    turn._(
-                        "This number already has a card. Open it in our Telegram or Viber "
-                        "bot, or send another number."
-                    )
-                )
-            ]
+        elif await self._phone_taken(phone, confirmed):
+            return await self._needs_proof(turn, phone)
         if existing_card:
             # Say the same whether the card is unknown or someone else's: reveal nothing.
             await save_state(
-                turn.identity, AWAITING_NAME, {"phone": phone, "phone_confirmed": confirmed}
+                turn.identity,
+                AWAITING_NAME,
+                {"phone": phone, "phone_confirmed": confirmed, "phone_proven": proven},
             )
             return [
                 Reply(
@@ -230,22 +229,16 @@ class RegistrationFlow(Flow):
         data = dict(
             turn.identity.state_data, phone=phone, phone_confirmed=confirmed, phone_proven=proven
         )
+        data.pop("pending_phone", None)
         await save_state(turn.identity, AWAITING_CONSENT, data)
         return [self._ask_consent(turn)]
 
-    def _phone_needs_proof(self, turn: Turn) -> Reply:
-        """A number someone else has, from a chat that cannot prove it is the sender's: the
-        state stays, nothing about that customer is shown."""
-        return Reply(
-            turn._(
-                "I cannot add this number to this chat: it needs a confirmation from the chat "
-                "where it is already used. Please send another number, or open your card in "
-                "that chat."
-            ),
-            ask_phone=turn._("Share my phone number")
-            if turn.inbound.channel not in self.config.typed_phone_channels
-            else None,
-        )
+    async def _phone_taken(self, phone: str, confirmed: bool) -> bool:
+        """Whether an unproven number may not register here: a Viber contact yields only to a
+        confirmed holder; a typed number also to another web-chat registration of it."""
+        if confirmed:
+            return await customer_with_phone(phone) is not None
+        return await phone_owner(phone) is not None
 
     def _ask_consent(self, turn: Turn) -> Reply:
         return Reply(
@@ -292,8 +285,9 @@ class RegistrationFlow(Flow):
             )
         except PhoneInUse:
             # Taken meanwhile by another chat: back to the phone step.
-            await save_state(turn.identity, AWAITING_PHONE, {"first_name": data["first_name"]})
-            return [self._phone_needs_proof(turn)]
+            return await self._needs_proof(turn, data["phone"])
+        if registration.customer.phone is not None and bool(data.get("phone_proven")):
+            await absorb_unconfirmed(registration.customer, now)
         turn.customer = registration.customer
         replies = []
         if registration.linked_existing:

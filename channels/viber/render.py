@@ -46,7 +46,9 @@ def reply_keyboard(reply: Reply) -> tuple[dict[str, Any] | None, int | None]:
             "Text": f'<font color="#FFFFFF">{reply.ask_phone}</font>',
             "BgColor": _ACCENT,
         }
-        return _keyboard([share]), SHARE_PHONE_MIN_API_VERSION
+        # Buttons of the same reply ride below it (e.g. "Send me a code").
+        extra = [_button(b, 6) for b in reply.buttons]
+        return _keyboard([share, *extra]), SHARE_PHONE_MIN_API_VERSION
     buttons = reply.buttons or reply.menu
     if not buttons:
         return None, None

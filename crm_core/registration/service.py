@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from crm_core.cards.models import Card, CardStatus
@@ -19,6 +21,7 @@ from crm_core.customers.validation import timezone_for_phone
 from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
 from crm_core.segments.service import customer_changed_safely
+from crm_core.sql import dialect_of
 
 REGISTERED_STATE = "registered"
 ERASED_CARD_REASON = "erased"
@@ -120,7 +123,8 @@ async def register_customer(
     """Create the customer, their consent record and card, and attach the identity; atomically.
 
     The `registered` event is written in the same transaction, with the channel. A confirmed
-    number another customer has raises PhoneInUse unless the platform proved it.
+    number another customer has raises PhoneInUse unless the platform proved it; so does a
+    typed number anyone has, confirmed or typed.
     """
     if new.phone_proven:
         linked = await link_by_confirmed_phone(identity, new.phone, now)
@@ -130,6 +134,8 @@ async def register_customer(
         raise PhoneInUse
     try:
         async with in_transaction() as connection:
+            if not new.phone_confirmed and await _typed_phone_taken(new.phone, connection):
+                raise PhoneInUse
             customer = await Customer.create(
                 first_name=new.first_name,
                 phone=new.phone if new.phone_confirmed else None,
@@ -172,6 +178,19 @@ async def register_customer(
     identity.state = REGISTERED_STATE
     identity.state_data = {}
     return Registration(customer=customer, card=card, linked_existing=False)
+
+
+async def _typed_phone_taken(phone: str, connection: BaseDBAsyncClient) -> bool:
+    """Whether a typed number already belongs to someone, checked under a lock on the number
+    (PostgreSQL; SQLite runs one transaction at a time), so two web-chat sessions typing the
+    same number at once cannot both register it."""
+    if dialect_of(connection).postgres:
+        await connection.execute_query("SELECT pg_advisory_xact_lock(hashtext($1))", [phone])
+    return (
+        await Customer.filter(Q(phone=phone) | Q(unconfirmed_phone=phone), erased_at__isnull=True)
+        .using_db(connection)
+        .exists()
+    )
 
 
 async def withdraw_marketing(

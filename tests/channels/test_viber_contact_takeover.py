@@ -23,8 +23,8 @@ _subscribers = itertools.count(random.randint(1_000_000, 8_000_000))
 _telegram_ids = itertools.count(random.randint(8 * 10**11, 9 * 10**11))
 
 NEEDS_PROOF = (
-    "I cannot add this number to this chat: it needs a confirmation from the chat where it is "
-    "already used. Please send another number, or open your card in that chat."
+    "I cannot use this number here without a confirmation. If it has our card in Telegram or "
+    'Viber, tap "Send me a code": a one-time code will arrive there. Or send another number.'
 )
 
 
@@ -58,6 +58,7 @@ async def test_a_contact_with_a_telegram_customers_number_does_not_open_their_ca
     (refusal,) = replies
     assert refusal.text == t("uk", NEEDS_PROOF)
     assert refusal.asks_for_phone()  # another number may follow
+    assert "link:code" in refusal.button_payloads()
     said = everything_said(replies)
     assert card_number not in said and format_card_number(card_number) not in said
     assert "Ярослава" not in said

@@ -45,7 +45,8 @@ INVALID_PHONE = t(
 )
 NUMBER_TAKEN = t(
     "uk",
-    "This number already has a card. Open it in our Telegram or Viber bot, or send another number.",
+    "I cannot use this number here without a confirmation. If it has our card in Telegram or "
+    'Viber, tap "Send me a code": a one-time code will arrive there. Or send another number.',
 )
 
 
@@ -505,6 +506,7 @@ async def test_a_typed_number_with_a_confirmed_card_elsewhere_is_not_linked(stac
     identity = await chat.identity()
     assert identity.customer_id is None
     assert identity.state == "awaiting_phone" and "phone" not in identity.state_data
+    assert refusal.buttons == ["link:code"]
     assert await ChannelIdentity.filter(customer_id=owner.id).count() == 1
     assert await Card.filter(customer_id=owner.id).count() == owner_cards == 1
     assert await Customer.filter(unconfirmed_phone=phone).count() == 0
