@@ -7,7 +7,8 @@ last `window_days` are ranked, as are the best sellers of each top-level categor
 whole shop. A customer then gets the first products of their cluster they have not bought,
 falling back to their favourite category's best sellers and to the shop's. A product under a
 sensitive category is only recommended to someone who bought in that category themselves,
-and only when the retailer allows that.
+and only when the retailer allows that; the mark on the most specific category decides
+(`sensitivity.py`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_core.catalogue.models import Category
-from crm_core.catalogue.service import in_category
 from crm_core.recommendations.models import SensitiveCategory
+from crm_core.recommendations.sensitivity import SensitiveMark, SensitivityRules
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
 GLOBAL = "*"
@@ -44,6 +45,14 @@ async def mark_sensitive(path: str, allow_own_history: bool, now: datetime) -> S
 
 async def unmark_sensitive(path: str) -> int:
     return await SensitiveCategory.filter(category__path=path).delete()
+
+
+async def sensitivity_rules() -> SensitivityRules:
+    """Every sensitive mark the retailer made, ready to judge product paths."""
+    return SensitivityRules(
+        SensitiveMark(marked.category.path, marked.allow_own_history)
+        for marked in await SensitiveCategory.all().select_related("category")
+    )
 
 
 def _cluster_keys_sql(params: Params, customers: list[int] | None = None) -> str:
@@ -164,18 +173,11 @@ async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> d
         bought.setdefault(row["customer_id"], set()).add(row["product_id"])
         if row["path"]:
             bought_paths.setdefault(row["customer_id"], set()).add(row["path"])
-    sensitive = [
-        (s.category.path, s.allow_own_history)
-        for s in await SensitiveCategory.all().select_related("category")
-    ]
+    rules = await sensitivity_rules()
     candidates = await _candidates([*clusters.values(), *favourites.values(), GLOBAL])
 
     def allowed(customer: int, path: str | None) -> bool:
-        for root, own_ok in sensitive:
-            if in_category(path, root):
-                own = any(in_category(p, root) for p in bought_paths.get(customer, ()))
-                return own_ok and own
-        return True
+        return rules.allows(path, bought_paths.get(customer, ()))
 
     chosen: dict[int, list[str]] = {}
     for customer in customers:
