@@ -26,6 +26,15 @@ class CustomerNotFound(LookupError):
     pass
 
 
+class CustomerErased(CustomerNotFound):
+    """The customer existed and was erased (or merged into another): when, and into whom."""
+
+    def __init__(self, customer_id: int, erased_at: datetime, merged_into: int | None) -> None:
+        super().__init__(customer_id)
+        self.erased_at = erased_at
+        self.merged_into = merged_into
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -39,9 +48,11 @@ def _money(minor: int | None) -> str:
 
 
 async def live_customer(customer_id: int) -> Customer:
-    customer = await Customer.get_or_none(id=customer_id, erased_at=None)
+    customer = await Customer.get_or_none(id=customer_id)
     if customer is None:
         raise CustomerNotFound(customer_id)
+    if customer.erased_at is not None:
+        raise CustomerErased(customer_id, customer.erased_at, customer.merged_into_id)
     return customer
 
 

@@ -20,7 +20,7 @@ from crm_core.customers.service import customer_with_phone
 from crm_core.customers.validation import timezone_for_phone
 from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
-from crm_core.segments.service import customer_changed_safely
+from crm_core.segments.service import customer_changed_safely, leave_all_segments
 from crm_core.sql import dialect_of
 
 REGISTERED_STATE = "registered"
@@ -221,7 +221,8 @@ async def grant_marketing(
 async def erase_customer(
     customer: Customer, channel: str, text_version: str, now: datetime
 ) -> None:
-    """Right to erasure: personal data nulled, cards blocked, identities removed.
+    """Right to erasure: personal data nulled, cards blocked, identities removed, every
+    segment left (exits logged, counts lowered).
 
     The customer row stays, nameless and phoneless, so purchase history remains as
     anonymised statistics.
@@ -232,6 +233,7 @@ async def erase_customer(
         )
         await deactivate_cards(customer.id, ERASED_CARD_REASON, now, connection)
         await ChannelIdentity.filter(customer_id=customer.id).using_db(connection).delete()
+        await leave_all_segments(customer.id, now, connection)
         await erase_profile_data(customer.id, connection)
         await (
             Customer.filter(id=customer.id)

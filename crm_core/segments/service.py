@@ -485,6 +485,35 @@ async def _move(segment_id: int, customer_id: int, enter: bool, now: datetime) -
     return True
 
 
+async def leave_all_segments(customer_id: int, now: datetime, db: BaseDBAsyncClient) -> int:
+    """An erased customer leaves every segment, static ones too, at once: each exit logged
+    and each count lowered, in the caller's transaction. How many segments they left."""
+    params = Params(dialect_of(db))
+    customer = params(customer_id)
+    await execute(
+        "INSERT INTO segment_membership_log (segment_id, customer_id, event, at) "
+        f"SELECT segment_id, customer_id, 'exited', {params(now)} FROM segment_members "
+        f"WHERE customer_id = {customer}",
+        params.values,
+        db,
+    )
+    params = Params(dialect_of(db))
+    customer = params(customer_id)
+    await execute(
+        "UPDATE segments SET member_count = member_count - 1 WHERE id IN "
+        f"(SELECT segment_id FROM segment_members WHERE customer_id = {customer})",
+        params.values,
+        db,
+    )
+    params = Params(dialect_of(db))
+    left = await fetch(
+        f"DELETE FROM segment_members WHERE customer_id = {params(customer_id)} RETURNING id",
+        params.values,
+        db,
+    )
+    return len(left)
+
+
 async def customer_changed_safely(
     customer_id: int | None, changed: frozenset[str], now: datetime
 ) -> None:

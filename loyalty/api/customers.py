@@ -18,6 +18,7 @@ from bot.i18n import translations
 from crm_core.clock import utcnow
 from crm_core.customers.directory import BadCursor, SortKey, list_customers
 from crm_core.customers.profile import (
+    CustomerErased,
     CustomerNotFound,
     data_inventory,
     full_profile,
@@ -41,7 +42,7 @@ from loyalty.api import marketer_texts as texts
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 from loyalty.api.ids import BigId, Id
-from loyalty.api.openapi import CONFLICT
+from loyalty.api.openapi import CONFLICT, GONE
 from loyalty.api.segments import rule_error
 
 router = APIRouter(prefix="/api/v1", tags=["marketer: customers"])
@@ -133,11 +134,32 @@ def _expected(expected: str, language: str) -> str:
     return translations(language).gettext(word) if word else expected
 
 
+def _not_found(missing: CustomerNotFound, language: str) -> ApiError:
+    """404 for an id that never was a customer; 410 with the date (and, for a duplicate, the
+    customer it was merged into) for one that was erased, so the erasure can be confirmed."""
+    if not isinstance(missing, CustomerErased):
+        return ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language)
+    when = {
+        "erased_at": missing.erased_at.isoformat(),
+        "date": missing.erased_at.date().isoformat(),
+    }
+    if missing.merged_into is not None:
+        return ApiError(
+            410,
+            "customer_merged",
+            texts.CUSTOMER_MERGED,
+            language,
+            merged_into=missing.merged_into,
+            **when,
+        )
+    return ApiError(410, "customer_erased", texts.CUSTOMER_ERASED, language, **when)
+
+
 async def _customer_or_404(customer_id: int, language: str):
     try:
         return await live_customer(customer_id)
-    except CustomerNotFound:
-        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+    except CustomerNotFound as missing:
+        raise _not_found(missing, language) from None
 
 
 @router.get("/customers", response_model=CustomerPage, summary="Filter, sort, page")
@@ -223,15 +245,15 @@ def _filter_error(error: RuleError, source: str, language: str, inner: str = "")
     return rule_error(error, language, message=texts.QUERY_INVALID, path=path)
 
 
-@router.get("/customers/{customer_id}", summary="Full profile")
+@router.get("/customers/{customer_id}", summary="Full profile", responses=GONE)
 async def customer(customer_id: BigId, key: Marketer, language: Language) -> dict[str, Any]:
     try:
         return await full_profile(customer_id, utcnow())
-    except CustomerNotFound:
-        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+    except CustomerNotFound as missing:
+        raise _not_found(missing, language) from None
 
 
-@router.patch("/customers/{customer_id}", summary="Edit profile and custom fields")
+@router.patch("/customers/{customer_id}", summary="Edit profile and custom fields", responses=GONE)
 async def edit_customer(
     customer_id: BigId, body: ProfilePatch, key: Marketer, language: Language
 ) -> dict[str, Any]:
@@ -249,7 +271,9 @@ async def edit_customer(
     return await full_profile(customer_id, now)
 
 
-@router.get("/customers/{customer_id}/purchases", summary="Purchase history, newest first")
+@router.get(
+    "/customers/{customer_id}/purchases", summary="Purchase history, newest first", responses=GONE
+)
 async def purchases(
     customer_id: BigId,
     key: Marketer,
@@ -259,20 +283,24 @@ async def purchases(
 ) -> dict[str, Any]:
     try:
         items, next_cursor = await purchase_history(customer_id, before, limit)
-    except CustomerNotFound:
-        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+    except CustomerNotFound as missing:
+        raise _not_found(missing, language) from None
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/customers/{customer_id}/data", summary="Everything stored (right of access)")
+@router.get(
+    "/customers/{customer_id}/data", summary="Everything stored (right of access)", responses=GONE
+)
 async def inventory(customer_id: BigId, key: Marketer, language: Language) -> dict[str, Any]:
     try:
         return await data_inventory(customer_id, utcnow())
-    except CustomerNotFound:
-        raise ApiError(404, "customer_not_found", texts.CUSTOMER_NOT_FOUND, language) from None
+    except CustomerNotFound as missing:
+        raise _not_found(missing, language) from None
 
 
-@router.delete("/customers/{customer_id}", status_code=204, summary="Erase (right to erasure)")
+@router.delete(
+    "/customers/{customer_id}", status_code=204, summary="Erase (right to erasure)", responses=GONE
+)
 async def erase(customer_id: BigId, key: Marketer, language: Language) -> Response:
     customer = await _customer_or_404(customer_id, language)
     await erase_customer(customer, "api", ERASURE_TEXT_VERSION, utcnow())

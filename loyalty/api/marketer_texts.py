@@ -73,6 +73,8 @@ SEGMENT_USED_BY_CAMPAIGNS = N_(
     "be deleted while a campaign uses it."
 )
 CUSTOMER_NOT_FOUND = N_("There is no such customer.")
+CUSTOMER_ERASED = N_("This customer's personal data was erased on {date}.")
+CUSTOMER_MERGED = N_("This customer was merged into customer {merged_into} on {date}.")
 MERGE_REFUSED = {
     "same_customer": N_("A customer cannot be merged into themselves."),
     "already_merged": N_(

@@ -50,6 +50,7 @@ DESCRIPTIONS = {
     "403": "The key's role may not do this",
     "404": "Nothing with this id or code",
     "409": "Conflicts with the current state",
+    "410": "Erased (or merged into another customer): `erased_at` says when",
     "413": "The body is larger than the limit",
     "422": "Not valid: `fields` names every problem",
     "429": "Too many requests: wait for Retry-After",
@@ -58,6 +59,8 @@ DESCRIPTIONS = {
 }
 # For routes that can answer 409 (declare it: `responses=CONFLICT`).
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": DESCRIPTIONS["409"]}}
+# For routes about one customer, who may have been erased (`responses=GONE`).
+GONE: dict[int | str, dict[str, Any]] = {410: {"description": DESCRIPTIONS["410"]}}
 
 
 def files(*media_types: str, description: str = "A file") -> dict[int | str, dict[str, Any]]:

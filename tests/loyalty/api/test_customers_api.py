@@ -165,7 +165,7 @@ async def test_inventory_then_erasure(stack, marketer, town):
     # The purchase figures stay, anonymous.
     assert (await CustomerMetrics.get(customer_id=bo.id)).receipts == 1
     gone = await stack.client.get(f"/api/v1/customers/{bo.id}", headers=marketer)
-    assert gone.status_code == 404
+    assert gone.status_code == 410 and gone.json()["code"] == "customer_erased"  # not 404
     body = await page(stack, marketer, city=town[0])
     assert "Bo" not in {row["first_name"] for row in body["items"]}
 
