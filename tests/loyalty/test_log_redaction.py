@@ -121,17 +121,28 @@ def _serve(stack, port: int, log_file: Path) -> subprocess.Popen:
         )
 
 
-async def _wait_until_serving(client: httpx.AsyncClient, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
+def _tail(log_file: Path) -> str:
+    """The end of the server's output, for a failure's message."""
+    return log_file.read_text(errors="replace")[-2000:]
+
+
+async def _wait_until_serving(
+    client: httpx.AsyncClient, process: subprocess.Popen, log_file: Path
+) -> None:
+    """Generous: a loaded CI machine may take a while to import and start the app."""
+    deadline = time.monotonic() + 180
+    last = "no answer"
     while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
+        assert process.poll() is None, f"the server exited: {_tail(log_file)}"
         try:
-            if (await client.get("/healthz")).status_code == 200:
+            answer = await client.get("/healthz")
+            if answer.status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
+            last = f"{answer.status_code} {answer.text[:300]}"
+        except httpx.TransportError as error:
+            last = repr(error)
         await asyncio.sleep(0.1)
-    raise AssertionError("the server did not start")
+    raise AssertionError(f"the server did not start ({last}): {_tail(log_file)}")
 
 
 async def _stop(process: subprocess.Popen) -> None:
@@ -151,7 +162,7 @@ async def test_a_served_day_logs_no_person_code_token_or_key(stack, tmp_path):
     process = _serve(stack, port, log_file)
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
-        await _wait_until_serving(client, process)
+        await _wait_until_serving(client, process, log_file)
         served = SimpleNamespace(client=client)
         name, phone = "Ярослава", new_phone()
         chat = WebChat(served)
