@@ -137,14 +137,18 @@ def receipt_rows(
     a card number other than its first row's (one receipt is one customer's)."""
     pending: list[tuple[ReceiptHead, int, dict[str, str]]] = []
     refused: tuple[int, str, str] | None = None
+    first_card = ""  # as typed on the receipt's first row: most rows repeat it exactly
     for head, row, values in _grouped(rows, stores, report, now):
         if pending and pending[0][0] is not head:
             yield from _released(pending, refused, report)
             pending, refused = [], None
+        if not pending:
+            first_card = values.get("card_number", "")
         pending.append((head, row, values))
         if refused is None and (bad := forbidden_cell(values)) is not None:
             refused = (row, *bad)
-        if refused is None and card_of(values) != head.card_number:
+        card = values.get("card_number", "")
+        if refused is None and card != first_card and card_of(values) != head.card_number:
             refused = (row, "card_number", CARD_DIFFERS)
     yield from _released(pending, refused, report)
 

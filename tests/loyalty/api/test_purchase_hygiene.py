@@ -32,6 +32,10 @@ async def imported(stack, marketer, csv: str) -> dict:
     return answer.json()
 
 
+def spaced(number: str) -> str:
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
 def reasons(report: dict) -> dict[int, tuple[str, str]]:
     return {r["row"]: (r["column"], r["reason"]) for r in report["rejections"]}
 
@@ -133,9 +137,12 @@ async def test_lines_of_one_receipt_with_different_cards_are_rejected(stack, mar
         marketer,
         HEADER
         + f"{store.code},{receipt_id},{at},{first.number},A,1,1.00,1.00\n"
-        + f"{store.code},{receipt_id},{at},{second.number},B,1,2.00,2.00\n",
+        + f"{store.code},{receipt_id},{at},{second.number},B,1,2.00,2.00\n"
+        # The same card typed another way is the same card.
+        + f"{store.code},{receipt_id}-S,{at},{first.number},A,1,1.00,1.00\n"
+        + f"{store.code},{receipt_id}-S,{at},{spaced(first.number)},B,1,2.00,2.00\n",
     )
-    assert (report["imported"], report["rejected_rows"]) == (0, 2)
+    assert (report["imported"], report["rejected_rows"]) == (1, 2)
     assert reasons(report) == {
         2: ("receipt_id", "another line of this receipt was rejected"),
         3: ("card_number", "differs from the card number on this receipt's first line"),
