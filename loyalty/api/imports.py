@@ -6,6 +6,7 @@ memory, then imported like `loyalty import ...` does; the answer is the import's
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -78,7 +79,8 @@ async def import_csv(
     settings = request.app.state.settings
     path = await _save_body(request, settings.max_import_bytes, language)
     try:
-        source = _source(path, encoding, language)
+        # The whole file is decoded once to find its encoding: off the event loop.
+        source = await asyncio.to_thread(_source, path, encoding, language)
         now = utcnow()
         try:
             if kind == "products":
