@@ -181,7 +181,8 @@ class ConversationEngine(
         if state == SURVEY_BIRTHDAY:
             return await self._birthday(turn, text)
         if turn.customer is not None:
-            return [self._help(turn)]
+            # Free text from a customer: what the bot can do, and the buttons to do it.
+            return [Reply(self._help(turn).text, menu=await self._menu(turn))]
         return await self._start(turn)
 
 

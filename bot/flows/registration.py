@@ -185,6 +185,7 @@ class RegistrationFlow(Flow):
                         "Please send it with the country code, e.g. +380 50 123 4567."
                     ),
                     ask_phone=None if not confirmed else turn._("Share my phone number"),
+                    expects_phone=not confirmed,  # typed: the phone keypad stays
                 )
             ]
         existing_card = turn.identity.state_data.get("existing_card")

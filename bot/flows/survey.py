@@ -86,13 +86,17 @@ class SurveyFlow(Flow):
         )
 
     def _ask_birthday(self, turn: Turn) -> Reply:
-        return Reply(
-            turn._(
+        if turn.customer is not None and not turn.customer.marketing_consent:
+            # No offers were wanted: no birthday offer is promised.
+            question = turn._(
+                "When is your birthday? Type the date, e.g. 31.12.1990, or tap “Skip”."
+            )
+        else:
+            question = turn._(
                 "When is your birthday? We would like to send you a birthday offer. "
                 "Type the date, e.g. 31.12.1990, or tap “Skip”."
-            ),
-            buttons=(Button(turn._("Skip"), SURVEY_SKIP),),
-        )
+            )
+        return Reply(question, buttons=(Button(turn._("Skip"), SURVEY_SKIP),))
 
     async def _survey_prompt(self, turn: Turn) -> Reply:
         """The open survey question again (after a sticker, a reloaded web chat...)."""

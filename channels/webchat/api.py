@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -13,9 +14,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 
 from bot.engine import ConversationEngine
-from bot.events import Inbound, InboundKind, Reply
+from bot.events import Inbound, InboundKind, QrImage, Reply
 from bot.i18n import N_, pick_from_accept_language, translations
+from crm_core.cards.numbers import format_card_number
 from crm_core.customers.models import Channel, ChannelIdentity
+from crm_core.vouchers.codes import format_voucher_code
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
@@ -34,6 +37,9 @@ class ReplyOut(BaseModel):
     ask_phone: bool = False
     expects_phone: bool = False
     image_url: str | None = None
+    # What the picture shows, for its description: "card" or "voucher", and the number or code.
+    image_kind: str | None = None
+    image_code: str | None = None
     menu: list[ButtonOut] = []
 
     @classmethod
@@ -44,8 +50,16 @@ class ReplyOut(BaseModel):
             ask_phone=reply.ask_phone is not None,
             expects_phone=reply.expects_phone or reply.ask_phone is not None,
             image_url=reply.image.path if reply.image else None,
+            image_kind=reply.image.kind if reply.image else None,
+            image_code=_for_reading(reply.image) if reply.image else None,
             menu=[ButtonOut(label=b.label, payload=b.payload) for b in reply.menu],
         )
+
+
+def _for_reading(image: QrImage) -> str:
+    if image.kind == "card":
+        return format_card_number(image.payload)
+    return format_voucher_code(image.payload)
 
 
 class SessionIn(BaseModel):
@@ -86,7 +100,21 @@ async def chat_page(
         "send_label": tr.gettext("Send"),
     }.items():
         page = page.replace("{{" + key + "}}", html.escape(value))
-    return HTMLResponse(page)
+    labels = {name: tr.gettext(message) for name, message in PAGE_LABELS.items()}
+    return HTMLResponse(page.replace("{{labels_json}}", json_island(labels)))
+
+
+# Texts the page's script writes itself (the QR pictures' descriptions), in the page's language.
+PAGE_LABELS = {
+    "qr_card": N_("QR code of card {number}"),
+    "qr_voucher": N_("QR code of voucher {code}"),
+}
+
+
+def json_island(values: dict[str, str]) -> str:
+    """JSON safe inside <script type="application/json">: script text is not HTML-decoded."""
+    text = json.dumps(values, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,9 @@
 (function () {
   "use strict";
   const STORAGE_KEY = "loyalty.webchat.session";
+  const L = JSON.parse(document.getElementById("labels").textContent);
   const log = document.getElementById("log");
+  const messages = document.getElementById("messages");
   const choices = document.getElementById("choices");
   const form = document.getElementById("composer");
   const input = document.getElementById("input");
@@ -10,19 +12,36 @@
   let sessionId = localStorage.getItem(STORAGE_KEY);
   let busy = false;
 
-  function addMessage(kind, text, imageUrl) {
+  const say = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
+
+  // The newest message fully in view: after each message, when the quick replies below the
+  // log take their room, when a picture arrives and when the window changes size.
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function describe(reply) {
+    if (reply.image_kind === "card") return say(L.qr_card, { number: reply.image_code });
+    if (reply.image_kind === "voucher") return say(L.qr_voucher, { code: reply.image_code });
+    return "";
+  }
+
+  function addMessage(kind, text, reply) {
     const item = document.createElement("li");
     item.className = "msg msg--" + kind;
     item.textContent = text;
-    if (imageUrl) {
+    if (reply && reply.image_url) {
       const image = document.createElement("img");
-      image.src = imageUrl;
-      image.alt = "QR";
-      image.addEventListener("load", () => { log.scrollTop = log.scrollHeight; });
+      image.src = reply.image_url;
+      image.alt = describe(reply);
+      image.width = 220;
+      image.height = 220;
+      image.addEventListener("load", scrollToEnd);
       item.appendChild(image);
     }
-    log.appendChild(item);
-    log.scrollTop = log.scrollHeight;
+    messages.appendChild(item);
+    scrollToEnd();
   }
 
   function showChoices(buttons) {
@@ -34,15 +53,25 @@
       element.addEventListener("click", () => send(button.payload, button.label));
       choices.appendChild(element);
     }
+    scrollToEnd(); // the buttons made the log shorter
+  }
+
+  // The phone keypad while the bot waits for a phone number, also after a mistyped one.
+  function expectPhone(yes) {
+    input.type = yes ? "tel" : "text";
+    input.inputMode = yes ? "tel" : "text";
+    input.autocomplete = yes ? "tel" : "off";
   }
 
   function render(replies) {
     let buttons = [];
+    let phone = false;
     for (const reply of replies) {
-      addMessage("bot", reply.text, reply.image_url);
+      addMessage("bot", reply.text, reply);
       buttons = reply.buttons.length ? reply.buttons : reply.menu;
-      input.type = reply.expects_phone ? "tel" : "text";
+      phone = reply.expects_phone;
     }
+    expectPhone(phone);
     showChoices(buttons);
     input.focus();
   }
@@ -101,6 +130,7 @@
     input.value = "";
     send(text);
   });
+  window.addEventListener("resize", scrollToEnd);
 
   openSession(sessionId);
 })();
