@@ -24,6 +24,7 @@ from crm_core.imports.purchases import import_purchases
 from crm_core.metrics.service import recompute_everything
 from crm_core.profiles.preferences import Question, record_answer
 from crm_core.profiles.service import define_field, set_field_values, update_profile
+from crm_core.recommendations.service import refresh_clusters
 from crm_core.registration.service import NewCustomer, register_customer
 from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
@@ -371,6 +372,7 @@ async def load_demo(settings: Settings, count: int, seed: int = 7) -> DemoSummar
         shoppers = await _customers(rng, settings, stores, count, seed, today)
         report = await import_purchases(_purchase_rows(rng, shoppers, now), now)
         await recompute_everything(now)
+        await refresh_clusters(now)  # {products} in campaigns works before the first night
         segments = {}
         for name, kind, rule in SEGMENTS:
             _segment, built = await create_segment(name, kind, rule, now)

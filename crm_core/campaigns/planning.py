@@ -15,7 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from crm_core.campaigns.models import Campaign, CampaignRun, Group, MessageState, RunStatus
+from crm_core.campaigns.render import uses_placeholder
 from crm_core.campaigns.schedule import local_due
+from crm_core.recommendations.service import ensure_recommendations
 from crm_core.segments.models import Segment, SegmentKind, SegmentStatus
 from crm_core.segments.service import refresh_segment
 from crm_core.sql import Dialect, Params, dialect_of, execute, fetch, transaction
@@ -217,6 +219,8 @@ async def plan_run(campaign: Campaign, fire_time: datetime, now: datetime) -> Ca
     if run.status != RunStatus.PLANNING:
         return run
     await refresh_audience(campaign, now)
+    if uses_placeholder(campaign.messages, "products"):
+        await ensure_recommendations(now)
     async with transaction() as db:
         dialect = dialect_of(db)
         if dialect.postgres:
@@ -266,6 +270,8 @@ async def plan_test_run(campaign: Campaign, test_segment_id: int, now: datetime)
     Only reachable customers who agreed to offers get it; no control group, no waiting for
     the morning, and it counts towards nobody's frequency cap or the campaign's results.
     """
+    if uses_placeholder(campaign.messages, "products"):
+        await ensure_recommendations(now)
     run = await CampaignRun.create(
         campaign_id=campaign.id,
         fire_time=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,9 @@ def render(
 ) -> RenderedMessage:
     """Fill the template; the placeholders were checked when the campaign was saved."""
     language, message = message_for(messages, default, recipient.language)
+    text = str(message["text"])
+    if not recipient.products:
+        text = without_products(text)
     values = {
         "first_name": recipient.first_name,
         "card_number": recipient.card_number,
@@ -48,11 +52,30 @@ def render(
         "voucher_expires": recipient.voucher_expires,
     }
     return RenderedMessage(
-        text=str(message["text"]).format_map(values),
+        text=text.format_map(values),
         language=language,
         button=message.get("button") or None,
         image_url=message.get("image_url") or None,
     )
+
+
+def _uses(text: str, name: str) -> bool:
+    return any(field == name for _text, field, _spec, _conversion in string.Formatter().parse(text))
+
+
+def without_products(text: str) -> str:
+    """The variant for a recipient with nothing to recommend: the line that shows
+    {products} left out ("You might like: ." would read as a bug); in a one-line message,
+    the sentence that holds it. Texts without {products} are returned as they are."""
+    if not _uses(text, "products"):
+        return text
+    lines = text.split("\n")
+    kept = [line for line in lines if not _uses(line, "products")]
+    if any(line.strip() for line in kept):
+        joined = "\n".join(kept)
+        return re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
+    sentences = re.split(r"(?<=[.!?…])\s+", text.strip())
+    return " ".join(s for s in sentences if not _uses(s, "products"))
 
 
 def uses_placeholder(messages: dict[str, dict[str, Any]], name: str) -> bool:

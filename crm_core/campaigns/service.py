@@ -27,6 +27,7 @@ from crm_core.campaigns.models import (
 )
 from crm_core.campaigns.outbox import cancel_pending
 from crm_core.campaigns.planning import SplitHash, measure_audience, plan_run
+from crm_core.campaigns.render import without_products
 from crm_core.campaigns.schedule import ONCE, cron_trigger
 from crm_core.segments.models import Segment
 from crm_core.sql import Params, dialect_of, fetch
@@ -63,6 +64,7 @@ class Problem(StrEnum):
     BAD_VOUCHER = "bad_voucher"
     EMPTY_AUDIENCE = "empty_audience"
     NOT_NOW = "not_in_this_state"
+    ONLY_PRODUCTS = "only_products"
 
 
 class CampaignRejected(ValueError):
@@ -138,6 +140,9 @@ def _check_messages(data: CampaignIn, languages: tuple[str, ...], has_voucher: b
             )
         if used & VOUCHER_PLACEHOLDERS and not has_voucher:
             raise CampaignRejected(f"{path}.text", Problem.VOUCHER_PLACEHOLDER_WITHOUT_VOUCHER)
+        if not without_products(text).strip():
+            # a customer with nothing to recommend gets the text without it: nothing
+            raise CampaignRejected(f"{path}.text", Problem.ONLY_PRODUCTS)
         image = message.get("image_url")
         if image is not None:
             parsed = urlparse(str(image))

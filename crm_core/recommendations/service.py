@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_core.catalogue.models import Category
-from crm_core.recommendations.models import SensitiveCategory
+from crm_core.recommendations.models import ClusterProduct, SensitiveCategory
 from crm_core.recommendations.sensitivity import SensitiveMark, SensitivityRules
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 
@@ -105,6 +105,15 @@ async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
         # (Counted afterwards: drivers disagree on the row count of INSERT ... SELECT.)
         ranked = await fetch("SELECT COUNT(*) AS n FROM cluster_products", [], db)
         return int(ranked[0]["n"])
+
+
+async def ensure_recommendations(now: datetime) -> bool:
+    """Rank the products now when nothing is ranked yet (a fresh install, before its first
+    night), so {products} is not empty until the nightly job runs; True when it ranked."""
+    if await ClusterProduct.exists():
+        return False
+    await refresh_clusters(now)
+    return True
 
 
 @dataclass(frozen=True)

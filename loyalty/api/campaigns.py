@@ -20,7 +20,7 @@ from bot.campaign_texts import voucher_placeholders
 from bot.i18n import translations
 from crm_core.campaigns.models import Campaign, CampaignRun
 from crm_core.campaigns.planning import plan_test_run, preview_plan
-from crm_core.campaigns.render import Recipient, render
+from crm_core.campaigns.render import Recipient, render, uses_placeholder
 from crm_core.campaigns.results import Results, campaign_results
 from crm_core.campaigns.service import (
     CampaignIn,
@@ -41,6 +41,7 @@ from crm_core.campaigns.service import (
 )
 from crm_core.campaigns.stats import Uplift
 from crm_core.clock import utcnow
+from crm_core.recommendations.service import ensure_recommendations, recommend_for
 from crm_core.segments.models import Segment
 from crm_core.staff.models import ApiKey, Role
 from crm_core.vouchers.codes import new_voucher_code
@@ -140,6 +141,11 @@ class SampleOut(BaseModel):
     image_url: str | None
 
 
+class WarningOut(BaseModel):
+    code: str
+    detail: str
+
+
 class PreviewOut(BaseModel):
     audience: int
     treatment: int
@@ -148,6 +154,11 @@ class PreviewOut(BaseModel):
     by_channel: dict[str, int]
     viber_billable: int = Field(description="Viber bills bot-initiated messages one by one.")
     samples: list[SampleOut]
+    warnings: list[WarningOut] = Field(
+        default_factory=list,
+        description="products_missing: sample recipients with nothing to recommend get the "
+        "message without the line (or sentence) that shows {products}",
+    )
 
 
 class TestSendIn(BaseModel):
@@ -399,6 +410,11 @@ async def preview(campaign_id: Id, key: Marketer, language: Language) -> Preview
     recipients (the voucher code in them is an example; each recipient gets their own)."""
     campaign = await campaign_or_404(campaign_id, language)
     plan = await preview_plan(campaign)
+    products: dict[int, list[str]] = {}
+    wants_products = uses_placeholder(campaign.messages, "products")
+    if wants_products:
+        await ensure_recommendations(utcnow())
+        products = await recommend_for([sample.customer_id for sample in plan.samples])
     samples = []
     for sample in plan.samples:
         voucher = await _sample_voucher(campaign, sample.customer_id)
@@ -410,6 +426,7 @@ async def preview(campaign_id: Id, key: Marketer, language: Language) -> Preview
                 first_name=sample.first_name,
                 card_number=sample.card_number,
                 language=sample.language,
+                products=tuple(products.get(sample.customer_id, ())),
                 **values,
             ),
         )
@@ -431,7 +448,23 @@ async def preview(campaign_id: Id, key: Marketer, language: Language) -> Preview
         by_channel=plan.by_channel,
         viber_billable=plan.by_channel.get("viber", 0),
         samples=samples,
+        warnings=_product_warnings(wants_products, plan.samples, products, language),
     )
+
+
+def _product_warnings(
+    wanted: bool, samples: list, products: dict[int, list[str]], language: str
+) -> list[WarningOut]:
+    lacking = [s for s in samples if not products.get(s.customer_id)] if wanted else []
+    if not lacking:
+        return []
+    detail = translations(language).gettext(texts.PRODUCTS_MISSING)
+    return [
+        WarningOut(
+            code="products_missing",
+            detail=detail.format(count=len(lacking), total=len(samples)),
+        )
+    ]
 
 
 @router.post("/{campaign_id}/test-send", status_code=202, summary="Send now to a test segment")

@@ -35,6 +35,7 @@ from crm_core.profiles.service import (
     set_field_values,
     update_profile,
 )
+from crm_core.recommendations.service import refresh_clusters
 from crm_core.registration.service import erase_customer
 from crm_core.segments.rules import Reason, RuleError
 from crm_core.staff.models import ApiKey, Role
@@ -346,12 +347,16 @@ async def merge(customer_id: BigId, body: MergeIn, key: Marketer, language: Lang
     )
 
 
-@router.post("/metrics/recompute", summary="Recompute RFM and lifecycle stages now")
+@router.post(
+    "/metrics/recompute", summary="Recompute RFM, lifecycle stages and recommendations now"
+)
 async def recompute(key: Marketer) -> dict[str, int]:
+    """What the nightly job does, now: also the products campaigns recommend ({products})."""
     now = utcnow()
     changed = await recompute_lifecycle(now)
     scored = await recompute_rfm(now)
-    return {"stage_changes": changed, "scored": scored}
+    ranked = await refresh_clusters(now)
+    return {"stage_changes": changed, "scored": scored, "products_ranked": ranked}
 
 
 @router.get("/custom-fields", response_model=list[CustomFieldOut])

@@ -121,6 +121,10 @@ CAMPAIGN_PROBLEMS = {
     CampaignProblem.EMPTY_AUDIENCE: N_(
         "Nobody in this audience can receive the campaign (no consent or no messenger)."
     ),
+    CampaignProblem.ONLY_PRODUCTS: N_(
+        "The message needs words besides the {{products}} sentence: customers with nothing to "
+        "recommend get it without that sentence."
+    ),
     CampaignProblem.NOT_NOW: N_("A campaign that is {detail} cannot do this."),
 }
 STATUS_REASONS = {
@@ -158,6 +162,10 @@ CAMPAIGN_STATES = {
 }
 CAMPAIGN_NOT_DRAFT = N_(
     "Only a draft can be changed, and this campaign is {state}: clone it and change the copy."
+)
+PRODUCTS_MISSING = N_(
+    "{count} of the {total} sample recipients have no product to recommend: they get the "
+    "message without the line (or sentence) that lists the products."
 )
 CAMPAIGN_INVALID = N_("The campaign is not valid at \u201c{path}\u201d: {reason}")
 CAMPAIGN_NOT_FOUND = N_("There is no such campaign.")

@@ -33,6 +33,7 @@ from crm_core.customers.models import ChannelIdentity, Customer
 from crm_core.recommendations.service import refresh_clusters
 from crm_core.segments.models import SegmentKind
 from crm_core.segments.service import create_segment
+from crm_core.sql import execute
 from crm_core.vouchers.models import Voucher
 from loyalty.delivery import campaign_sender
 from tests.support.customers import buy, item, new_customer
@@ -336,7 +337,7 @@ async def test_recommended_products_are_in_the_message_and_on_record(stack):
     anna_card = await Card.get(customer_id=people["Anna"].id)
     await buy(store, anna_card, [cheese], clock.now - timedelta(days=1))
     await refresh_clusters(clock.now)
-    offer = await campaign(where, clock, text="Спробуйте: {products}")
+    offer = await campaign(where, clock, text="Вітаємо! Спробуйте: {products}")
     run = await start_run(offer, clock.now, clock.now)
     async with campaign_sender(stack.settings) as sender:
         await drain(worker_for(stack, clock, sender))
@@ -345,4 +346,50 @@ async def test_recommended_products_are_in_the_message_and_on_record(stack):
     assert sent.products and sent.products[0] == f"Brie-{tag}"  # her cluster's, not bought
     assert f"Gouda-{tag}" not in sent.products
     text = stack.telegram.calls_to("sendMessage", await chat_of(people["Anna"]))[0].params["text"]
-    assert text == "Спробуйте: " + ", ".join(sent.products)
+    assert text == "Вітаємо! Спробуйте: " + ", ".join(sent.products)
+
+
+OFFER_WITH_PRODUCTS = "Вітаємо, {first_name}!\nВам може сподобатися: {products}.\nДо зустрічі"
+
+
+async def test_products_are_ranked_at_the_first_planning_of_a_fresh_install(stack):
+    """Before the first nightly job nothing was ranked and the message read "Вам може
+    сподобатися: ." (issue 13.7): the first planning ranks the products."""
+    clock = Clock(KYIV_MORNING)
+    where, people = await town(("Anna", "telegram", {}))
+    store = await new_store()
+    tag = secrets.token_hex(3)
+    cheese = item(f"Cheese{tag}", "80.00", sku=f"Gouda-{tag}")
+    bread = item(f"Cheese{tag}", "30.00", sku=f"Brie-{tag}")
+    for _ in range(3):
+        _, card = await new_customer("Neighbour")
+        await buy(store, card, [cheese, bread], clock.now - timedelta(days=2))
+    await buy(store, await Card.get(customer_id=people["Anna"].id), [cheese], clock.now)
+    await execute("DELETE FROM cluster_products", [])  # as on a fresh install
+    run = await start_run(
+        await campaign(where, clock, text=OFFER_WITH_PRODUCTS), clock.now, clock.now
+    )
+    async with campaign_sender(stack.settings) as sender:
+        await drain(worker_for(stack, clock, sender))
+    sent = (await states(run.id))[people["Anna"].id]
+    assert sent.state == MessageState.SENT and sent.products[0] == f"Brie-{tag}"
+    text = stack.telegram.calls_to("sendMessage", await chat_of(people["Anna"]))[0].params["text"]
+    assert text == f"Вітаємо, Anna!\nВам може сподобатися: {', '.join(sent.products)}.\nДо зустрічі"
+
+
+async def test_nothing_to_recommend_sends_the_message_without_the_products_line(stack):
+    # Two years on, nothing was bought in the last 90 days: there is nothing to recommend.
+    clock = Clock(KYIV_MORNING + timedelta(days=730))
+    where, people = await town(("Anna", "telegram", {}), ("Bohdan", "viber", {}))
+    await execute("DELETE FROM cluster_products", [])
+    run = await start_run(
+        await campaign(where, clock, text=OFFER_WITH_PRODUCTS), clock.now, clock.now
+    )
+    async with campaign_sender(stack.settings) as sender:
+        await drain(worker_for(stack, clock, sender))
+    sent = await states(run.id)
+    assert {m.state for m in sent.values()} == {MessageState.SENT}
+    assert all(not m.products for m in sent.values())
+    text = stack.telegram.calls_to("sendMessage", await chat_of(people["Anna"]))[0].params["text"]
+    assert text == "Вітаємо, Anna!\nДо зустрічі"
+    await refresh_clusters(KYIV_MORNING)  # the ranking other tests expect

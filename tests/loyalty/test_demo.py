@@ -58,6 +58,10 @@ def test_demo_loads_customers_with_histories_of_every_kind(tmp_path):
     assert f"created {CUSTOMERS} customers" in loaded.stdout
 
     assert query(path, "SELECT COUNT(*) FROM customers") == [(CUSTOMERS,)]
+    # {products} works in campaigns before the first nightly job (issue 13.7)
+    assert query(path, "SELECT COUNT(*) > 0 FROM cluster_products WHERE cluster_key = '*'") == [
+        (1,)
+    ]
     assert query(path, "SELECT COUNT(*) FROM cards") == [(CUSTOMERS,)]
     assert query(path, "SELECT COUNT(*) FROM stores WHERE code LIKE 'DEMO-%'") == [(4,)]
     top_level = {

@@ -16,8 +16,10 @@ from crm_core.campaigns.models import Campaign, OutboxMessage
 from crm_core.campaigns.quiet_hours import QuietHours
 from crm_core.campaigns.service import start_run
 from crm_core.cards.models import Card
+from crm_core.catalogue.models import Category
 from crm_core.clock import utcnow
 from crm_core.customers.models import ChannelIdentity
+from crm_core.sql import execute
 from crm_core.staff.models import Role
 from loyalty.delivery import campaign_sender
 from tests.support import viber_payloads as vb
@@ -122,6 +124,9 @@ async def test_a_campaign_is_drafted_previewed_and_scheduled(stack, marketer, au
          "cron_never_fires", "would never run"),
         ({"voucher": {"kind": "fixed_amount", "value": "50", "title": "x"}}, "voucher.currency",
          "bad_voucher", "cannot be honoured: a fixed amount needs a positive value and a currency"),
+        # with nothing to recommend, the products sentence is left out: nothing would remain
+        ({"messages": {"uk": {"text": "Спробуйте: {products}"}}}, "messages.uk.text",
+         "only_products", "words besides the {products} sentence"),
     ],
 )  # fmt: skip
 async def test_a_bad_campaign_is_422_with_the_path_and_a_reason(
@@ -439,3 +444,54 @@ async def test_results_leave_out_future_receipts_and_write_money_one_way(stack, 
     assert figures["revenue_per_customer.treatment"] == "50.00"
     long_numbers = [v for v in figures.values() if re.fullmatch(r"-?\d+\.\d{7,}", v)]
     assert long_numbers == []
+
+
+async def test_the_preview_shows_products_and_warns_when_a_recipient_has_none(
+    stack, marketer, audience
+):
+    """The preview rendered "You might like: ." before the nightly job (issue 13.7)."""
+    store = await new_store()
+    tag = secrets.token_hex(3)
+    _, card = await new_customer("Neighbour")
+    await buy(store, card, [item(f"Tea{tag}/Green", "20.00")], utcnow())
+    await execute("DELETE FROM cluster_products", [])  # as on a fresh install
+    text = "Вітаємо, {first_name}!\nВам може сподобатися: {products}.\nДо зустрічі"
+    campaign = (
+        await stack.client.post(
+            "/api/v1/campaigns",
+            json=body(audience, voucher=None, messages={"uk": {"text": text}}),
+            headers=marketer,
+        )
+    ).json()
+    english = {**marketer, "Accept-Language": "en"}
+    seen = (
+        await stack.client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=english)
+    ).json()
+    assert seen["warnings"] == []
+    assert all("Вам може сподобатися: " in s["text"] for s in seen["samples"])
+    assert not any(": ." in s["text"] for s in seen["samples"])
+
+    # A retailer that marks every category sensitive leaves nothing to recommend to them.
+    tops = sorted(
+        {path.split("/")[0] for path in await Category.all().values_list("path", flat=True)}
+    )
+    for top in tops:
+        await stack.client.put(
+            "/api/v1/sensitive-categories", json={"path": top, "allow_own_history": False},
+            headers=marketer,
+        )  # fmt: skip
+    try:
+        seen = (
+            await stack.client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=english)
+        ).json()
+    finally:
+        for top in tops:
+            await stack.client.delete(
+                "/api/v1/sensitive-categories", params={"path": top}, headers=marketer
+            )
+    assert [w["code"] for w in seen["warnings"]] == ["products_missing"]
+    assert "2 of the 2 sample recipients" in seen["warnings"][0]["detail"]
+    assert sorted(s["text"] for s in seen["samples"]) == [
+        "Вітаємо, Anna!\nДо зустрічі",
+        "Вітаємо, Bohdan!\nДо зустрічі",
+    ]

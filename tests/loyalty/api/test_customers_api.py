@@ -11,6 +11,7 @@ from crm_core.clock import utcnow
 from crm_core.customers.models import Customer
 from crm_core.metrics.models import CustomerMetrics
 from crm_core.profiles.models import CustomFieldValue
+from crm_core.recommendations.models import ClusterProduct
 from crm_core.staff.models import Role
 from tests.support.customers import buy, item, new_customer
 from tests.support.staff import bearer, new_key, new_store
@@ -174,3 +175,6 @@ async def test_recompute_on_demand(stack, marketer):
     answer = await stack.client.post("/api/v1/metrics/recompute", headers=marketer)
     assert answer.status_code == 200
     assert answer.json()["scored"] >= 1
+    # also what {products} in campaigns needs before the first night (issue 13.7)
+    assert answer.json()["products_ranked"] >= 1
+    assert await ClusterProduct.filter(cluster_key="*").exists()
