@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from bot.formatting import money
 from crm_core.cards.models import Card
 from crm_core.cards.numbers import format_card_number, make_card_number
 from crm_core.customers.models import Customer
@@ -240,3 +242,41 @@ async def test_texts_follow_the_cashiers_language(stack):
             t(language, "Minimum basket {amount}", amount=minimum),
             t(language, "Only for: {categories}", categories="Dairy"),
         ]
+
+
+async def test_each_voucher_says_whether_it_can_be_used_now_and_why_not(stack):
+    till = await open_till(stack)
+    _chat, card = await customer_with_card(stack)
+    _other, other_card = await customer_with_card(stack)
+    later = await new_voucher(card.customer_id, starts_in=timedelta(days=2))
+    now_usable = await new_voucher(card.customer_id)
+    theirs = await new_voucher(other_card.customer_id)
+    used = await new_voucher(None)
+    await Voucher.filter(id=used.id).update(uses_count=1)
+
+    listed = (await till.scan(card.number, "en")).json()["vouchers"]
+    states = {v["code"]: (v["state"], v["state_text"]) for v in listed}
+    assert states[later.code] == ("not_yet_valid", t("en", "This voucher is not valid yet."))
+    assert states[now_usable.code] == ("usable", t("en", "Can be used now."))
+
+    async def state_of(code: str, card_number: str | None = None) -> str:
+        path = f"/api/v1/pos/cards/{code}" + (f"?card={card_number}" if card_number else "")
+        answer = (await till.get(path)).json()
+        return answer["vouchers"][0]["state"], answer["customer"]
+
+    assert (await state_of(used.code))[0] == "used"
+    assert (await state_of(now_usable.code))[0] == "no_customer"
+    assert (await state_of(now_usable.code, card.number))[0] == "usable"
+    # Another customer's voucher after this card: said so, and without their name.
+    assert await state_of(theirs.code, card.number) == ("not_this_customer", None)
+
+
+async def test_amounts_of_a_voucher_for_any_currency_carry_the_stores(stack):
+    till = await open_till(stack)
+    _chat, card = await customer_with_card(stack)
+    await new_voucher(
+        card.customer_id, kind=VoucherKind.PERCENT, value="10", currency=None, min_basket="300"
+    )
+    (voucher,) = (await till.scan(card.number, "uk")).json()["vouchers"]
+    minimum = t("uk", "Minimum basket {amount}", amount=money(Decimal("300"), "UAH", "uk"))
+    assert minimum in voucher["conditions"]
