@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -80,3 +82,40 @@ class RedisPacer(_Waiting):
         length = int(MICRO / per_second) if per_second > 0 else 0
         wait = await self._script(keys=[self.prefix + key], args=[length, int(extra * MICRO)])
         return int(wait) / MICRO
+
+
+class SlidingWindow:
+    """At most `limit` events per `window` seconds for each key; memory bounded by the keys
+    that were active within the last window."""
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._events: dict[tuple, deque[float]] = {}
+        self._refusing: set[tuple] = set()
+
+    def take(self, key: tuple) -> float | None:
+        """None when allowed (and counted), else the seconds until the next one is allowed."""
+        now = self.clock()
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if len(events) < self.limit:
+            events.append(now)
+            self._refusing.discard(key)
+            return None
+        return max(events[0] + self.window - now, 0.0)
+
+    def first_refusal(self, key: tuple) -> bool:
+        """True once per burst of refusals (to log it once)."""
+        if key in self._refusing:
+            return False
+        self._refusing.add(key)
+        if len(self._events) > 10_000:  # drop keys that went quiet
+            cutoff = self.clock() - self.window
+            for stale in [k for k, e in self._events.items() if not e or e[-1] <= cutoff]:
+                del self._events[stale]
+        return True

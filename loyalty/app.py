@@ -24,6 +24,7 @@ from channels.viber import webhook as viber_webhook
 from channels.viber.client import ViberClient
 from channels.viber.responder import ViberResponder
 from channels.webchat import api as webchat_api
+from channels.webchat.limits import WebChatLimits
 from crm_core.cards.service import CardNumberPolicy
 from crm_core.db import close_db, init_db
 from loyalty import media, pos_page
@@ -124,6 +125,12 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     )
     app.state.settings = settings
     app.state.lookup_limit = SlidingWindow(settings.pos_lookups_per_minute, 60.0)
+    app.state.webchat_limits = WebChatLimits.per_minute(
+        settings.webchat_sessions_per_minute,
+        settings.webchat_messages_per_minute,
+        settings.webchat_client_messages_per_minute,
+        settings.webchat_idle_session_hours,
+    )
     # Inside the size limit: bodies it reads are already known to be small enough.
     app.add_middleware(InputHygiene, body_exempt_prefixes=("/webhooks/", imports_api.PREFIX + "/"))
     app.add_middleware(

@@ -69,12 +69,18 @@ def migrate() -> None:
 def scheduler() -> None:
     """Scheduled jobs (run exactly one): campaign runs, housekeeping, dynamic segment rebuilds,
     nightly lifecycle, RFM and churn predictions."""
+    from datetime import timedelta
+
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from crm_core.churn.service import refresh_predictions
     from crm_core.clock import utcnow
     from crm_core.db import close_db, init_db
-    from crm_core.housekeeping.service import purge_processed_updates
+    from crm_core.housekeeping.service import (
+        expire_idle_webchat_sessions,
+        purge_link_requests,
+        purge_processed_updates,
+    )
     from crm_core.metrics.service import nightly_refresh
     from crm_core.recommendations.service import refresh_clusters
     from crm_core.segments.service import refresh_dynamic_segments
@@ -83,8 +89,14 @@ def scheduler() -> None:
     settings = get_settings()
 
     async def housekeeping() -> None:
-        removed = await purge_processed_updates(utcnow())
-        logging.getLogger("loyalty.scheduler").info("purged %d processed updates", removed)
+        now = utcnow()
+        removed = await purge_processed_updates(now)
+        idle = timedelta(hours=settings.webchat_idle_session_hours)
+        expired = await expire_idle_webchat_sessions(now, idle)
+        await purge_link_requests(now)
+        logging.getLogger("loyalty.scheduler").info(
+            "purged %d processed updates, %d idle web-chat sessions", removed, expired
+        )
 
     async def refresh_segments() -> None:
         results = await refresh_dynamic_segments(utcnow())

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     card_image_url_ttl_days: int = 30
     # Card and voucher lookups per cashier key and till per minute (0: unlimited).
     pos_lookups_per_minute: int = 30
+    # The public web chat, per client address (per session for messages) per minute
+    # (0: unlimited); sessions that registered nobody expire after this many idle hours.
+    webchat_sessions_per_minute: int = 10
+    webchat_messages_per_minute: int = 30
+    webchat_client_messages_per_minute: int = 120
+    webchat_idle_session_hours: int = 24
 
     # Dynamic segments are rebuilt this often (and per customer right after their changes).
     segment_refresh_minutes: int = 15

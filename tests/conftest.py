@@ -99,6 +99,10 @@ def make_settings(
         default_phone_region="UA",
         card_number_prefix="2710",
         db_pool_size=30,
+        # The suite's many chats all come from 127.0.0.1: tests/channels/test_webchat_limits.py
+        # serves an app of its own with the limits on.
+        webchat_sessions_per_minute=0,
+        webchat_client_messages_per_minute=0,
     )
 
 

@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from bot.engine import ConversationEngine
 from bot.events import Inbound, InboundKind, QrImage, Reply
 from bot.i18n import N_, pick_from_accept_language, translations
+from channels.webchat.limits import WebChatLimits, wait_seconds
 from crm_core.cards.numbers import format_card_number
+from crm_core.clock import utcnow
 from crm_core.customers.models import Channel, ChannelIdentity
 from crm_core.vouchers.codes import format_voucher_code
 
@@ -130,7 +132,11 @@ async def chat_asset(name: str) -> FileResponse:
     return FileResponse(STATIC_DIR / name, media_type=allowed[name])
 
 
-@router.post("/api/v1/webchat/sessions", response_model=SessionOut)
+# Beyond the per-client limits (see channels/webchat/limits.py).
+TOO_MANY = {429: {"description": "Too many requests: wait for Retry-After"}}
+
+
+@router.post("/api/v1/webchat/sessions", response_model=SessionOut, responses=TOO_MANY)
 async def open_session(
     body: SessionIn,
     request: Request,
@@ -143,11 +149,14 @@ async def open_session(
     )
     session_id = body.session_id
     kind = InboundKind.RESUME
-    if session_id is None or not await ChannelIdentity.exists(
-        channel=Channel.WEBCHAT, external_id=session_id
-    ):
+    limits: WebChatLimits = request.app.state.webchat_limits
+    client = _client(request)
+    if session_id is None or not await _live_session(session_id, limits):
+        _refuse_beyond(wait_seconds((limits.sessions, (client,))))
         session_id = secrets.token_urlsafe(24)
         kind = InboundKind.START
+    else:
+        _refuse_beyond(wait_seconds((limits.client_messages, (client,))))
     replies = await engine.handle(
         Inbound(
             channel=Channel.WEBCHAT,
@@ -160,9 +169,16 @@ async def open_session(
     return SessionOut(session_id=session_id, replies=[ReplyOut.of(r) for r in replies])
 
 
-@router.post("/api/v1/webchat/messages", response_model=MessageOut)
+@router.post("/api/v1/webchat/messages", response_model=MessageOut, responses=TOO_MANY)
 async def send_message(body: MessageIn, request: Request) -> MessageOut:
-    if not await ChannelIdentity.exists(channel=Channel.WEBCHAT, external_id=body.session_id):
+    limits: WebChatLimits = request.app.state.webchat_limits
+    _refuse_beyond(
+        wait_seconds(
+            (limits.messages, (body.session_id,)),
+            (limits.client_messages, (_client(request),)),
+        )
+    )
+    if not await _live_session(body.session_id, limits):
         raise HTTPException(
             status_code=404, detail=N_("Unknown chat session. Reload the page to start again.")
         )
@@ -176,3 +192,32 @@ async def send_message(body: MessageIn, request: Request) -> MessageOut:
         )
     )
     return MessageOut(replies=[ReplyOut.of(r) for r in replies])
+
+
+def _client(request: Request) -> str:
+    """The client's address (behind a proxy, uvicorn's proxy headers make it the real one)."""
+    return request.client.host if request.client is not None else "-"
+
+
+def _refuse_beyond(seconds: int | None) -> None:
+    if seconds is not None:
+        raise HTTPException(
+            status_code=429,
+            detail=N_("Too many messages at once. Please wait a moment and try again."),
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+async def _live_session(session_id: str, limits: WebChatLimits) -> bool:
+    """Whether the session exists and has not expired; an expired one (it registered nobody
+    and was idle too long) is removed here, between the scheduler's clean-ups."""
+    rows = await ChannelIdentity.filter(
+        channel=Channel.WEBCHAT, external_id=session_id
+    ).values_list("id", "customer_id", "last_seen_at")
+    if not rows:
+        return False
+    identity_id, customer_id, last_seen_at = rows[0]
+    if customer_id is None and utcnow() - last_seen_at > limits.idle:
+        await ChannelIdentity.filter(id=identity_id, customer_id__isnull=True).delete()
+        return False
+    return True

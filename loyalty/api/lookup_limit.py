@@ -10,57 +10,18 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from bot.i18n import N_
+from channels.rate_limit import SlidingWindow
 from crm_core.staff.models import ApiKey, Role
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
 
 log = logging.getLogger("loyalty.security")
 TOO_MANY_LOOKUPS = N_("Too many lookups from this till: please try again in {seconds} s.")
-
-
-class SlidingWindow:
-    """At most `limit` events per `window` seconds for each key; memory bounded by the keys
-    that were active within the last window."""
-
-    def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._events: dict[tuple, deque[float]] = {}
-        self._refusing: set[tuple] = set()
-
-    def take(self, key: tuple) -> float | None:
-        """None when allowed (and counted), else the seconds until the next one is allowed."""
-        now = self.clock()
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if len(events) < self.limit:
-            events.append(now)
-            self._refusing.discard(key)
-            return None
-        return max(events[0] + self.window - now, 0.0)
-
-    def first_refusal(self, key: tuple) -> bool:
-        """True once per burst of refusals (to log it once)."""
-        if key in self._refusing:
-            return False
-        self._refusing.add(key)
-        if len(self._events) > 10_000:  # drop keys that went quiet
-            cutoff = self.clock() - self.window
-            for stale in [k for k, e in self._events.items() if not e or e[-1] <= cutoff]:
-                del self._events[stale]
-        return True
 
 
 async def limit_lookups(
