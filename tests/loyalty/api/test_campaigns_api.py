@@ -495,3 +495,35 @@ async def test_the_preview_shows_products_and_warns_when_a_recipient_has_none(
         "Вітаємо, Anna!\nДо зустрічі",
         "Вітаємо, Bohdan!\nДо зустрічі",
     ]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"schedule": {"kind": "once"}},
+        {"schedule": {"kind": "once", "at": "tomorrow"}},
+        {"schedule": {"kind": "recurring"}},
+        {"messages": {}},
+        {"messages": {"xx": {"text": "Hi"}}},
+        {"default_language": "pl"},
+        {"name": "   "},
+        {"control_percent": -1},
+        {"voucher": {"kind": "bogus"}},
+        {"exclude_segment_ids": [999999]},
+        {"segment_id": "seven"},
+        {"messages": {"uk": {"text": "{first_name"}}},
+    ],
+)
+async def test_a_bad_change_to_a_draft_is_422_and_changes_nothing(
+    stack, marketer, audience, changes
+):
+    draft = (
+        await stack.client.post("/api/v1/campaigns", json=body(audience), headers=marketer)
+    ).json()
+    address = f"/api/v1/campaigns/{draft['id']}"
+    refused = await stack.client.patch(
+        address, json=changes, headers={**marketer, "Accept-Language": "en"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] in ("invalid_campaign", "invalid_request")
+    assert (await stack.client.get(address, headers=marketer)).json() == draft
