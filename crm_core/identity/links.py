@@ -65,7 +65,16 @@ async def phone_owner(phone: str) -> Customer | None:
 
 async def request_code(identity: ChannelIdentity, phone: str, now: datetime) -> CodeIssued:
     """A new code for this chat, to be sent to the confirmed messenger chats of the number's
-    customer; earlier requests of this chat stop working."""
+    customer; earlier requests of this chat stop working. Asked again within a minute, the
+    code already sent stays the one to type and nothing new is sent."""
+    pending = await LinkRequest.filter(
+        identity_id=identity.id,
+        phone=phone,
+        used_at__isnull=True,
+        created_at__gte=now - RESEND_AFTER,
+    ).exists()
+    if pending:
+        return CodeIssued(customer_id=None, code=None)
     await LinkRequest.filter(identity_id=identity.id, used_at__isnull=True).update(used_at=now)
     recent = await LinkRequest.filter(
         identity_id=identity.id, created_at__gte=now - timedelta(hours=1)

@@ -93,6 +93,12 @@ async def test_the_web_chat_reaches_a_telegram_card_only_with_the_code_sent_ther
     (asked,) = await web.send("link:code")
     assert asked.text == t("uk", CODE_SENT, minutes=10)
     (code,) = codes_pushed_to(stack, telegram, before)
+    # Pressed again at once: no second code, and the first one still works.
+    await web.send("link:other")
+    await web.send(typed_locally(phone))
+    (again,) = await web.send("link:code")
+    assert again.text == t("uk", CODE_SENT, minutes=10)
+    assert codes_pushed_to(stack, telegram, before) == [code]
 
     (wrong,) = await web.send("000000" if code != "000000" else "111111")
     assert wrong.text == t("uk", WRONG_CODE)
