@@ -105,3 +105,30 @@ async def test_another_customers_voucher_keeps_the_first_customer_on_screen(stac
         assert await page.locator("#name").inner_text() == "Богдан"
         assert await page.input_value("#total") == "300"
         assert await page.input_value("#receipt") == receipt
+
+
+async def test_a_slow_scanner_typing_into_the_total_still_scans(stack):
+    """What was typed decides, not how fast: a busy till delivers a scanner's keys slowly."""
+    till = await open_till(stack)
+    _chat, card = await customer_with_card(stack, name="Остап")
+    voucher = await new_voucher(card.customer_id, title="Кава")
+
+    async with headless_chromium() as browser:
+        page = await signed_in(browser, till)
+        await page.focus("#total")
+        await page.keyboard.type(card.number, delay=70)  # slower than any typing heuristic
+        await page.keyboard.press("Enter")
+        await page.locator("#name").get_by_text("Остап").wait_for()
+
+        await page.fill("#total", "120,50")
+        await page.focus("#total")
+        await page.keyboard.type(format_voucher_code(voucher.code).lower(), delay=70)
+        await page.keyboard.press("Enter")
+        await page.locator("#vouchers-title").get_by_text(t("uk", "Voucher")).wait_for()
+        assert await page.input_value("#total") == "120,50"
+        # An amount typed and Enter is an amount, never a scan.
+        await page.fill("#total", "")
+        await page.keyboard.type("99", delay=70)
+        await page.keyboard.press("Enter")
+        assert await page.input_value("#total") == "99"
+        assert await page.locator("#message").inner_text() == ""
