@@ -13,9 +13,11 @@ import asyncio
 import logging
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic as time_now
+from typing import Any, TypeVar
 
 from bot.campaign_texts import voucher_placeholders
 from channels.campaign_sender import CampaignSender
@@ -37,6 +39,10 @@ from crm_core.recommendations.service import recommend_for
 
 log = logging.getLogger(__name__)
 DEFAULT_QUIET_HOURS = QuietHours(time(21), time(9))
+RECORD_FIRST_PAUSE_SECONDS = 0.1
+RECORD_LONGEST_PAUSE_SECONDS = 2.0
+STOP_GRACE_SECONDS = 10.0  # after SIGTERM, how long a batch's outcomes may still be retried
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,17 @@ class WorkerPolicy:
     backoff_base_seconds: float = 5.0
     frequency_cap: int = 3
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
+
+
+async def isolated(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` as its own task, in a copy of the caller's context.
+
+    When a connection drops while Tortoise ends a transaction (releasing it to the pool
+    raises "cannot switch to state 15"), Tortoise leaves that dead transaction set as the
+    task's connection, and every later query of the task fails with "connection is closed".
+    In a task of its own, the dead transaction ends with the task.
+    """
+    return await asyncio.create_task(work)
 
 
 def worker_name() -> str:
@@ -68,13 +85,16 @@ class DeliveryWorker:
         self.clock = clock
         self.name = name or worker_name()
         self._slots = asyncio.Semaphore(policy.concurrency)
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; an empty queue is polled every `idle_poll_seconds`."""
+        """Work until `stop` is set (the batch in hand is finished first); an empty queue is
+        polled every `idle_poll_seconds`."""
         log.info("delivery worker %s started", self.name)
+        self._stop = stop
         while not stop.is_set():
             try:
-                done = await self.run_once()
+                done = await isolated(self.run_once())
             except Exception:
                 # The database went away, say: claimed rows come back after their lease.
                 log.exception("delivery worker %s: batch failed, retrying", self.name)
@@ -88,7 +108,10 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One batch: how many rows it handled (0 when nothing was due)."""
         now = self.clock()
-        batch = await claim_batch(self.name, now, self.policy.batch_size, self.policy.lease)
+        claimed_at = time_now()
+        batch = await isolated(
+            claim_batch(self.name, now, self.policy.batch_size, self.policy.lease)
+        )
         if not batch:
             return 0
         ready, outcomes = judge(batch, now, self.policy.quiet_hours, self.policy.frequency_cap)
@@ -97,8 +120,32 @@ class DeliveryWorker:
         outcomes += await asyncio.gather(
             *(self._send(message, products.get(message.customer_id, [])) for message in ready)
         )
-        await record_outcomes(self.name, outcomes, self.clock())
+        await self._record(outcomes, claimed_at)
         return len(batch)
+
+    async def _record(self, outcomes: list[Outcome], claimed_at: float) -> None:
+        """Write the outcomes, retrying on a new connection while the claim's lease lasts.
+
+        The messages are sent: giving up here would have them sent again after the lease.
+        Writing is idempotent (only rows still claimed by this worker and sending change).
+        """
+        pause = RECORD_FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                await isolated(record_outcomes(self.name, outcomes, self.clock()))
+                return
+            except Exception:
+                left = claimed_at + self.policy.lease.total_seconds() - time_now()
+                if self._stop.is_set():
+                    left = min(left, STOP_GRACE_SECONDS)
+                if left <= pause:
+                    raise
+                log.warning(
+                    "delivery worker %s: recording %d outcomes failed, retrying",
+                    self.name, len(outcomes), exc_info=True,
+                )  # fmt: skip
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RECORD_LONGEST_PAUSE_SECONDS)
 
     async def _send(self, message: Claimed, products: list[str]) -> Outcome:
         async with self._slots:

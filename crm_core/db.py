@@ -34,8 +34,14 @@ def is_postgres(db_url: str) -> bool:
     return urlsplit(db_url).scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}
 
 
-def tortoise_config(db_url: str, pool_size: int = 20) -> dict[str, Any]:
-    """Tortoise config for a URL; PostgreSQL gets an explicit pool size."""
+def tortoise_config(
+    db_url: str,
+    pool_size: int = 20,
+    application_name: str | None = None,
+    command_timeout: float | None = None,
+) -> dict[str, Any]:
+    """Tortoise config for a URL; PostgreSQL gets an explicit pool size, the process's name
+    in `pg_stat_activity` and, when given, a bound on every statement's wait."""
     connection: str | dict[str, Any] = db_url
     if is_postgres(db_url):
         parts = urlsplit(db_url)
@@ -51,6 +57,10 @@ def tortoise_config(db_url: str, pool_size: int = 20) -> dict[str, Any]:
                 "maxsize": pool_size,
             },
         }
+        if application_name:
+            connection["credentials"]["application_name"] = application_name
+        if command_timeout:
+            connection["credentials"]["command_timeout"] = command_timeout
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
@@ -59,7 +69,12 @@ def tortoise_config(db_url: str, pool_size: int = 20) -> dict[str, Any]:
     }
 
 
-async def init_db(db_url: str, pool_size: int = 20) -> None:
+async def init_db(
+    db_url: str,
+    pool_size: int = 20,
+    application_name: str | None = None,
+    command_timeout: float | None = None,
+) -> None:
     """Connect Tortoise for the whole process.
 
     The global fallback makes the connections visible to every task (request handlers,
@@ -68,7 +83,10 @@ async def init_db(db_url: str, pool_size: int = 20) -> None:
     # Tortoise caches compiled INSERT/DELETE SQL per connection *name*, not per dialect:
     # forget it, so a process that re-initialises on another database gets fresh SQL.
     EXECUTOR_CACHE.clear()
-    await Tortoise.init(config=tortoise_config(db_url, pool_size), _enable_global_fallback=True)
+    await Tortoise.init(
+        config=tortoise_config(db_url, pool_size, application_name, command_timeout),
+        _enable_global_fallback=True,
+    )
 
 
 async def close_db() -> None:

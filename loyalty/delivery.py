@@ -23,6 +23,8 @@ from crm_core.db import close_db, init_db, is_postgres
 from loyalty.settings import Settings
 
 log = logging.getLogger("loyalty.worker")
+# No statement may keep a worker waiting longer (a half-open connection would, forever).
+WORKER_STATEMENT_TIMEOUT_SECONDS = 60.0
 
 
 def worker_policy(settings: Settings) -> WorkerPolicy:
@@ -85,7 +87,12 @@ async def run_worker(settings: Settings) -> None:
     """Deliver until SIGTERM or SIGINT; the batch in hand is finished first."""
     if not is_postgres(settings.database_url):
         log.info("SQLite: run a single worker (claims are not shared between processes)")
-    await init_db(settings.database_url, pool_size=max(4, settings.worker_concurrency // 8))
+    await init_db(
+        settings.database_url,
+        pool_size=max(4, settings.worker_concurrency // 8),
+        application_name="loyalty-worker",
+        command_timeout=WORKER_STATEMENT_TIMEOUT_SECONDS,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -94,4 +101,7 @@ async def run_worker(settings: Settings) -> None:
         async with campaign_sender(settings) as sender:
             await DeliveryWorker(sender, worker_policy(settings), utcnow).run(stop)
     finally:
-        await close_db()
+        try:
+            await close_db()
+        except Exception:  # connections already gone: nothing is left to close cleanly
+            log.warning("closing the database connections failed", exc_info=True)
