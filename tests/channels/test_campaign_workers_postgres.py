@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -77,7 +78,7 @@ async def planned_run(segment_id: int) -> int:
     return (await start_run(campaign, now, now)).id
 
 
-def start_worker(stack, **settings: str) -> subprocess.Popen:
+def start_worker(stack, stderr: Any = subprocess.PIPE, **settings: str) -> subprocess.Popen:
     kyiv = utcnow().astimezone(ZoneInfo("Europe/Kyiv"))
     env = {
         **os.environ,
@@ -98,7 +99,7 @@ def start_worker(stack, **settings: str) -> subprocess.Popen:
         [sys.executable, "-m", "loyalty.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -39,8 +40,8 @@ async def terminate_worker_connections(rounds: int) -> int:
     return terminated
 
 
-async def stopped(worker) -> tuple[int | None, str]:
-    """SIGTERM; the exit code (None: still running 30 s later, then killed) and stderr."""
+async def stopped(worker, log: Path) -> tuple[int | None, str]:
+    """SIGTERM; the exit code (None: still running 30 s later, then killed) and its log."""
     worker.send_signal(signal.SIGTERM)
     for _ in range(600):
         if worker.poll() is not None:
@@ -49,19 +50,26 @@ async def stopped(worker) -> tuple[int | None, str]:
     code = worker.poll()
     if code is None:
         worker.kill()
-    return code, worker.stderr.read().decode(errors="replace")
+    return code, await asyncio.to_thread(log.read_text, errors="replace")
 
 
-async def test_workers_survive_terminated_connections_and_stop_cleanly(stack):
+async def test_workers_survive_terminated_connections_and_stop_cleanly(stack, tmp_path):
     _, segment = await crowd(800)
     run = await planned_run(segment)
     chats = {str(CHAT_BASE + r.customer_id) for r in await OutboxMessage.filter(run_id=run)}
     stack.telegram.send_delay_seconds = 0.002
+    # Logs go to files: a pipe nobody reads while the worker logs its retries would fill up
+    # and block the worker.
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
     workers = [
         start_worker(
-            stack, worker_batch_size=str(BATCH), worker_concurrency="8", worker_lease_seconds="3"
+            stack,
+            stderr=log.open("wb"),
+            worker_batch_size=str(BATCH),
+            worker_concurrency="8",
+            worker_lease_seconds="3",
         )
-        for _ in range(2)
+        for log in logs
     ]
     try:
         while await OutboxMessage.filter(run_id=run, state=MessageState.SENT).count() < 50:
@@ -72,7 +80,7 @@ async def test_workers_survive_terminated_connections_and_stop_cleanly(stack):
         assert [w.poll() for w in workers] == [None, None]  # recovered, not dead
     finally:
         stack.telegram.send_delay_seconds = 0.0
-        results = [await stopped(w) for w in workers]
+        results = [await stopped(w, log) for w, log in zip(workers, logs, strict=True)]
 
     assert {r.state for r in rows} == {MessageState.SENT}
     sent = sends_per_chat(stack, chats)
