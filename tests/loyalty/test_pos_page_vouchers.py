@@ -80,6 +80,7 @@ async def test_another_customers_voucher_keeps_the_first_customer_on_screen(stac
         await page.locator("#name").get_by_text("Богдан").wait_for()
         await page.fill("#total", "300")
         receipt = await page.input_value("#receipt")
+        assert await page.locator("#currency").inner_text() == "грн"  # as Ukrainian writes it
 
         await page.locator("#scan").focus()
         await page.keyboard.type(theirs.code + "\n")

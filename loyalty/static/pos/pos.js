@@ -101,7 +101,7 @@
     sessionStorage.setItem(KEY_STORAGE, key);
     currency = data.store ? data.store.currency : "";
     storeZone = (data.store && data.store.timezone) || undefined;
-    $("currency").textContent = currency;
+    $("currency").textContent = currencySign();
     $("store").textContent = [data.store && data.store.name, data.till].filter(Boolean).join(" · ");
     const found = await api("GET", "/api/v1/pos/categories");
     categories = found.ok ? found.data.categories : [];
@@ -294,6 +294,17 @@
       return format.format(Number(amount)); // display only: two decimals fit a double exactly
     } catch (error) {
       return `${amount} ${currency}`;
+    }
+  }
+
+  // The currency as the cashier's language writes it beside an amount: грн, zł, Kč.
+  function currencySign() {
+    if (!currency) return "";
+    try {
+      const parts = new Intl.NumberFormat(dateLocale, { style: "currency", currency }).formatToParts(0);
+      return (parts.find((part) => part.type === "currency") || {}).value || currency;
+    } catch (error) {
+      return currency;
     }
   }
 
