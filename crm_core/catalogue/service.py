@@ -10,6 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from crm_core.catalogue.models import Category, Product
+from crm_core.sql import dialect_of, execute
 
 PATH_SEPARATOR = "/"
 
@@ -42,24 +43,35 @@ async def categories_by_path(limit: int) -> list[Category]:
     return await Category.all().order_by("path", "id").limit(limit)
 
 
+_INSERT_CATEGORY = {  # by "is PostgreSQL": the placeholders differ
+    True: "INSERT INTO categories (path, name, parent_id) VALUES ($1, $2, $3) "
+    "ON CONFLICT (path) DO NOTHING",
+    False: "INSERT INTO categories (path, name, parent_id) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (path) DO NOTHING",
+}
+
+
 async def ensure_categories(
     paths: Iterable[str], connection: BaseDBAsyncClient | None = None
 ) -> dict[str, Category]:
-    """Every category of the paths and their ancestors, created where missing."""
+    """Every category of the paths and their ancestors, created where missing.
+
+    Inserted with ON CONFLICT DO NOTHING, so a category created by someone else meanwhile
+    is no error even inside a transaction (an import's concurrent batches both meeting a new
+    category aborted one of them), and in one order (depth, then path) so that two
+    transactions creating several never wait for each other in a circle.
+    """
     wanted: set[str] = set()
     for path in paths:
         parts = path.split(PATH_SEPARATOR)
         wanted.update(PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts)))
     found = {c.path: c for c in await Category.filter(path__in=wanted).using_db(connection)}
-    for path in sorted(wanted - set(found), key=lambda p: p.count(PATH_SEPARATOR)):
+    for path in sorted(wanted - set(found), key=lambda p: (p.count(PATH_SEPARATOR), p)):
         parent_path, _, name = path.rpartition(PATH_SEPARATOR)
         parent = found.get(parent_path) if parent_path else None
-        try:
-            found[path] = await Category.create(
-                path=path, name=name, parent_id=parent.id if parent else None, using_db=connection
-            )
-        except IntegrityError:
-            found[path] = await Category.get(path=path).using_db(connection)
+        insert = _INSERT_CATEGORY[dialect_of(connection).postgres]
+        await execute(insert, [path, name, parent.id if parent else None], connection)
+        found[path] = await Category.get(path=path).using_db(connection)
     return found
 
 

@@ -310,3 +310,23 @@ async def test_a_file_written_in_many_batches_imports_as_one(stack, tmp_path, mo
 
     again = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
     assert (again.imported, again.unchanged, again.rejected_rows) == (0, 5, 4)
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_batches_meeting_the_same_new_category(stack, tmp_path):
+    """PostgreSQL writes two batches at once; both meeting a category new to the catalogue
+    aborted one of them ("current transaction is aborted") on a first import."""
+    from crm_core.imports.purchases_staged import LINES_PER_BATCH
+
+    store = await new_store()
+    top = f"New-{secrets.token_hex(3)}"
+    lines = ["store,receipt_id,purchased_at,sku,category,quantity,unit_price,line_total"]
+    for number in range(LINES_PER_BATCH * 2 // 5 + 10):  # receipts of 5 lines: 3 batches
+        for line_no in range(5):
+            lines.append(
+                f"{store.code},C{number},2026-03-01T10:00:00Z,{top}-{line_no},"
+                f"{top}/Sub{line_no},1,1.00,1.00"
+            )
+    path = write(tmp_path, "\n".join(lines))
+    report = await import_purchases(rows(path, PURCHASE_COLUMNS), utcnow())
+    assert (report.rejected_rows, report.imported) == (0, LINES_PER_BATCH * 2 // 5 + 10)
