@@ -103,7 +103,8 @@ def start_worker(stack, stderr: Any = subprocess.PIPE, **settings: str) -> subpr
     )
 
 
-async def wait_until_final(run_id: int, timeout: float = 90.0) -> list[OutboxMessage]:
+async def wait_until_final(run_id: int, timeout: float = 300.0) -> list[OutboxMessage]:
+    """A generous bound: on a loaded machine a worker process takes tens of seconds to start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = await OutboxMessage.filter(run_id=run_id)
