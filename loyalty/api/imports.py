@@ -21,6 +21,7 @@ from crm_core.imports.csvfile import CsvFile, MissingColumns, UnknownEncoding, U
 from crm_core.staff.models import ApiKey, Role
 from loyalty.api.auth import require_role
 from loyalty.api.errors import ApiError, request_language
+from loyalty.api.import_texts import translated
 
 PREFIX = "/api/v1/imports"
 router = APIRouter(prefix=PREFIX, tags=["marketer: imports"])
@@ -102,7 +103,7 @@ async def import_csv(
             ) from None
     finally:
         _discard(path)
-    return {**report.as_dict(), "encoding": source.encoding}
+    return translated({**report.as_dict(), "encoding": source.encoding}, language)
 
 
 def _source(path: Path, encoding: str | None, language: str) -> CsvFile:

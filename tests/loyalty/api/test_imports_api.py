@@ -23,7 +23,7 @@ async def test_a_products_file_is_imported_and_reported(stack):
     report = answer.json()
     assert (report["rows"], report["imported"], report["rejected_rows"]) == (2, 1, 1)
     assert report["rejections"] == [
-        {"row": 3, "column": "sku", "reason": "required, at most 64 characters"}
+        {"row": 3, "column": "sku", "reason": t("uk", "required, at most 64 characters")}
     ]
     assert await Product.filter(sku=f"P-{tag}").exists()
 

@@ -26,7 +26,9 @@ async def marketer(stack):
 
 async def imported(stack, marketer, csv: str) -> dict:
     answer = await stack.client.post(
-        "/api/v1/imports/purchases", content=csv.encode(), headers=marketer
+        "/api/v1/imports/purchases",
+        content=csv.encode(),
+        headers={**marketer, "Accept-Language": "en"},  # the reasons as crm_core words them
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
