@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from crm_core.cards.models import Card
+from crm_core.cards.numbers import format_card_number
+from crm_core.vouchers.codes import format_voucher_code
+from tests.support.staff import new_voucher
 from tests.support.texts import t
 from tests.support.webchat_chat import WebChat, new_phone, typed_locally
 
@@ -51,3 +55,25 @@ async def test_a_mistyped_phone_keeps_the_phone_keypad(stack):
     (reply,) = response.json()["replies"]
     assert reply["text"] == t("uk", NOT_A_PHONE)
     assert reply["expects_phone"] is True
+
+
+async def test_pictures_say_what_they_show_for_their_description(stack):
+    chat = WebChat(stack)
+    await chat.skip_survey(await chat.register("Ганна", typed_locally(new_phone())))
+    customer = await chat.customer()
+    voucher = await new_voucher(customer.id, title="Кава")
+    card = await Card.get(customer_id=customer.id)
+
+    (card_reply,) = (await chat.post("/card")).json()["replies"]
+    (voucher_reply,) = (await chat.post("/vouchers")).json()["replies"]
+
+    assert (card_reply["image_kind"], card_reply["image_code"]) == (
+        "card",
+        format_card_number(card.number),
+    )
+    assert (voucher_reply["image_kind"], voucher_reply["image_code"]) == (
+        "voucher",
+        format_voucher_code(voucher.code),
+    )
+    page = await stack.client.get("/chat", headers={"Accept-Language": "pl"})
+    assert t("pl", "QR code of card {number}") in page.text
