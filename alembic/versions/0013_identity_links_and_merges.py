@@ -58,5 +58,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("link_requests")
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("merged_into_id")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of `customers` would drop and rename the
+    # table, which SQLite refuses while the triggers of 0008/0010 name it.
+    op.drop_column("customers", "merged_into_id")
