@@ -274,10 +274,16 @@ async def _xlsx(rows: AsyncIterator[list[dict]], columns: Sequence[str]) -> Asyn
         for row in batch:
             cells = []
             for name in columns:
-                value = _cell(row[name])
+                raw = row[name]
+                value = _cell(raw)
                 if isinstance(value, str):
                     value = WriteOnlyCell(sheet, value=value)
                     value.data_type = "s"  # text, even when it starts with "="
+                elif isinstance(raw, Decimal | datetime | date):
+                    # Formats, not text: each reader's Excel writes them as their language
+                    # does ("1 234,50", "08.12.2026 10:15"), and they still sum and sort.
+                    value = WriteOnlyCell(sheet, value=value)
+                    value.number_format = XLSX_FORMATS[type(raw)]
                 cells.append(value)
             sheet.append(cells)
     with tempfile.TemporaryFile() as file:
@@ -285,6 +291,9 @@ async def _xlsx(rows: AsyncIterator[list[dict]], columns: Sequence[str]) -> Asyn
         file.seek(0)
         while chunk := file.read(1 << 16):
             yield chunk
+
+
+XLSX_FORMATS = {Decimal: "#,##0.00", datetime: "yyyy-mm-dd hh:mm", date: "yyyy-mm-dd"}
 
 
 def _cell(value: Any) -> Any:

@@ -106,3 +106,17 @@ async def test_xml_and_json_stay_well_formed(stack, marketer, segment):
     names = {keys[row["customer_id"]]: row["first_name"] for row in rows}
     assert names["bell"] == "Ivan\ufffd\ufffd"
     assert names["plus"] == STORED["plus"]
+
+
+async def test_xlsx_money_and_times_are_numbers_with_formats(stack, marketer, segment):
+    """Excel writes a formatted number as its reader's language does (1 234,50 or 1,234.50)."""
+    segment_id, _keys = segment
+    answer = await stack.client.get(
+        f"/api/v1/segments/{segment_id}/export",
+        params={"format": "xlsx", "columns": "customer_id,total_spent,registered_at"},
+        headers=marketer,
+    )
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    for row in sheet.iter_rows(min_row=2):
+        assert row[1].data_type == "n" and row[1].number_format == "#,##0.00"
+        assert row[2].is_date and row[2].number_format == "yyyy-mm-dd hh:mm"
