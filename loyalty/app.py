@@ -33,6 +33,7 @@ from loyalty.api import catalogue as catalogue_api
 from loyalty.api import customers as customers_api
 from loyalty.api import imports as imports_api
 from loyalty.api import pos
+from loyalty.api import recommendations as recommendations_api
 from loyalty.api import segments as segments_api
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import install_error_handlers
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(catalogue_api.router)
     app.include_router(customers_api.router)
     app.include_router(imports_api.router)
+    app.include_router(recommendations_api.router)
     app.include_router(pos_page.router)
     install_error_handlers(app)
     install_openapi(app)

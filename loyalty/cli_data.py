@@ -47,6 +47,8 @@ def _print_report(report: Any) -> None:
         typer.echo(f"row {rejection.row}, column {rejection.column}: {rejection.reason}")
     if report.rejected_rows > len(report.rejections):
         typer.echo(f"... and {report.rejected_rows - len(report.rejections)} more")
+    if report.products_ranked is not None:
+        typer.echo(f"recommendations rebuilt: {report.products_ranked} product ranks")
 
 
 def file_encoding(path: Path, named: str | None) -> str:

@@ -45,6 +45,7 @@ from crm_core.imports.receipt_rows import (
 from crm_core.imports.report import ImportReport
 from crm_core.metrics.bulk import NewReceipt, add_receipts, settle_customers
 from crm_core.metrics.service import LineFigures
+from crm_core.recommendations.service import refresh_clusters
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
 from crm_core.stores.models import Store
 
@@ -429,7 +430,22 @@ async def import_purchases(
     if dialect_of().postgres:
         await import_staged(rows, stores, now, report)
         report.rejections.sort(key=lambda rejection: rejection.row)
-        return report
+    else:
+        await _import_receipts(rows, stores, now, report)
+    if report.imported:
+        # New history changes what similar customers buy: rank again (set-based, once per
+        # import), so recommendations reflect the file without waiting for the night.
+        report.products_ranked = await refresh_clusters(now)
+    return report
+
+
+async def _import_receipts(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    stores: dict[str, Store],
+    now: datetime,
+    report: ImportReport,
+) -> None:
+    """SQLite: receipt by receipt, in batches of `BATCH_RECEIPTS`."""
     catalogue = _Catalogue()
     batch: list[Receipt] = []
     for receipt in receipts_of(rows, stores, report, now):
@@ -442,4 +458,3 @@ async def import_purchases(
             batch = []
     if batch:
         await _write_batch(batch, catalogue, now, report)
-    return report

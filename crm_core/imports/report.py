@@ -23,6 +23,7 @@ class ImportReport:
     unchanged: int = 0  # already there from an earlier import: nothing written
     rejected_rows: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    products_ranked: int | None = None  # purchases: recommendations rebuilt after the import
 
     def reject(self, row: int, column: str, reason: str) -> None:
         self.rejected_rows += 1
@@ -40,6 +41,7 @@ class ImportReport:
         self.rejected_rows += other.rejected_rows - len(other.rejections)  # beyond the list
 
     def as_dict(self) -> dict:
+        ranked = {} if self.products_ranked is None else {"products_ranked": self.products_ranked}
         return {
             "kind": self.kind,
             "rows": self.rows,
@@ -49,4 +51,5 @@ class ImportReport:
             "rejected_rows": self.rejected_rows,
             "rejections": [r.__dict__ for r in self.rejections],
             "rejections_listed": len(self.rejections),
+            **ranked,
         }

@@ -69,11 +69,18 @@ def _cluster_keys_sql(params: Params, customers: list[int] | None = None) -> str
     )
 
 
+REFRESH_LOCK = 7_302  # advisory lock: one rebuild at a time (nightly, API, import, demo)
+
+
 async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
     """Rebuild the ranked products of every cluster, category and the shop (set-based)."""
     since = now - timedelta(days=window_days)
     async with transaction() as db:
         dialect = dialect_of(db)
+        if dialect.postgres:
+            # Two rebuilds at once (the API's refresh during an import) would both delete the
+            # old ranks and then collide on (cluster_key, rank): the second waits instead.
+            await execute(f"SELECT pg_advisory_xact_lock({REFRESH_LOCK})", [], db)
         await execute("DELETE FROM cluster_products", [], db)
         params = Params(dialect)
         keys = _cluster_keys_sql(params)
@@ -105,6 +112,45 @@ async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
         # (Counted afterwards: drivers disagree on the row count of INSERT ... SELECT.)
         ranked = await fetch("SELECT COUNT(*) AS n FROM cluster_products", [], db)
         return int(ranked[0]["n"])
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a rebuild ranked: product ranks in all, and how many groups they rank in."""
+
+    products_ranked: int
+    clusters: int  # groups of similar customers (their two leading top-level categories)
+    categories: int  # top-level categories with best sellers (the favourite-category fallback)
+    shop_products: int  # shop-wide best sellers (the last fallback)
+    customers_clustered: int  # customers with spending, so with a cluster
+    refreshed_at: datetime
+
+
+async def refresh_recommendations(now: datetime, window_days: int = 90) -> Built:
+    """Rebuild now (set-based, as the nightly job does) and say what was built."""
+    ranked = await refresh_clusters(now, window_days)
+    params = Params(dialect_of())
+    groups = await fetch(
+        "SELECT CASE WHEN cluster_key = " + params(GLOBAL) + " THEN 'shop' "
+        "WHEN cluster_key LIKE " + params(CATEGORY_PREFIX + "%") + " THEN 'category' "
+        "ELSE 'cluster' END AS kind, COUNT(DISTINCT cluster_key) AS groups, COUNT(*) AS ranks "
+        "FROM cluster_products GROUP BY 1",
+        params.values,
+    )
+    by_kind = {row["kind"]: (int(row["groups"]), int(row["ranks"])) for row in groups}
+    customers = await fetch(
+        "SELECT COUNT(DISTINCT customer_id) AS n FROM customer_category_spend "
+        "WHERE spent_minor > 0",
+        [],
+    )
+    return Built(
+        products_ranked=ranked,
+        clusters=by_kind.get("cluster", (0, 0))[0],
+        categories=by_kind.get("category", (0, 0))[0],
+        shop_products=by_kind.get("shop", (0, 0))[1],
+        customers_clustered=int(customers[0]["n"]),
+        refreshed_at=now,
+    )
 
 
 async def ensure_recommendations(now: datetime) -> bool:
