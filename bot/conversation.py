@@ -33,6 +33,8 @@ SURVEY_STATES = frozenset({SURVEY_CATEGORIES, SURVEY_BIRTHDAY})
 CONSENT_YES, CONSENT_NO = "consent:yes", "consent:no"
 HAVE_CARD = "have_card"
 LINK_CODE, LINK_OTHER_NUMBER = "link:code", "link:other"
+LINK_OPENED = "link:opened"  # the payload of the web chat's "Open in Telegram" link button
+LINK_START_PREFIX = "link_"  # /start link_<token>: a Telegram deep link from the web chat
 STOP_YES, STOP_NO = "stop:yes", "stop:no"
 DELETE_YES, DELETE_NO = "delete:yes", "delete:no"
 LANGUAGE_PREFIX = "lang:"
@@ -51,6 +53,8 @@ class BotConfig:
     media_ttl: timedelta = timedelta(days=30)
     # Channels where a typed number is accepted; it is kept unconfirmed and never links.
     typed_phone_channels: frozenset[str] = frozenset({"webchat"})
+    # With it, the web chat offers an "Open in Telegram" link proving a number in use.
+    telegram_bot_username: str = ""
     clock: Clock = utcnow
 
 

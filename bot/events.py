@@ -36,6 +36,8 @@ class Inbound:
 class Button:
     label: str
     payload: str
+    # A link to open instead of a message to send (the web chat's "Open in Telegram").
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def bot_config(settings: Settings, media_key: bytes) -> BotConfig:
         card_policy=CardNumberPolicy(settings.card_number_prefix, settings.card_serial_digits),
         media_key=media_key,
         media_ttl=timedelta(days=settings.card_image_url_ttl_days),
+        telegram_bot_username=settings.telegram_bot_username.removeprefix("@"),
     )
 
 

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     card_image_url_ttl_days: int = 30
     # Card and voucher lookups per cashier key and till per minute (0: unlimited).
     pos_lookups_per_minute: int = 30
+    # The bot's @username: the web chat offers "Open in Telegram" (t.me/<name>?start=link_...).
+    telegram_bot_username: str = ""
     # The public web chat, per client address (per session for messages) per minute
     # (0: unlimited); sessions that registered nobody expire after this many idle hours.
     webchat_sessions_per_minute: int = 10

@@ -102,6 +102,7 @@ def make_settings(
         # The suite's many chats all come from 127.0.0.1: tests/channels/test_webchat_limits.py
         # serves an app of its own with the limits on.
         webchat_sessions_per_minute=0,
+        telegram_bot_username="loyalty_test_bot",
         webchat_client_messages_per_minute=0,
     )
 

@@ -12,7 +12,9 @@ from bot.conversation import (
     AWAITING_LINK_CODE,
     AWAITING_PHONE,
     LINK_CODE,
+    LINK_OPENED,
     LINK_OTHER_NUMBER,
+    LINK_START_PREFIX,
     Flow,
     Turn,
 )
@@ -20,21 +22,32 @@ from bot.events import Button, Reply
 from bot.i18n import translations
 from crm_core.customers.models import Customer
 from crm_core.customers.service import save_state
-from crm_core.identity.links import CODE_TTL, CodeCheck, check_code, request_code
+from crm_core.identity.links import (
+    CODE_TTL,
+    CodeCheck,
+    check_code,
+    create_link_token,
+    redeem_link_token,
+    request_code,
+)
 
 _CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
 
 
 class LinkingFlow(Flow):
-    def _phone_needs_proof(self, turn: Turn) -> Reply:
-        """The number cannot be used here without a proof; the state stays at the phone step."""
+    def _phone_needs_proof(self, turn: Turn, link: str | None = None) -> Reply:
+        """The number cannot be used here without a proof; the state stays at the phone step.
+        `link` opens the Telegram bot with a token that proves it from there."""
+        buttons = [Button(turn._("Send me a code"), LINK_CODE)]
+        if link is not None:
+            buttons.append(Button(turn._("Open in Telegram"), LINK_OPENED, url=link))
         return Reply(
             turn._(
                 "I cannot use this number here without a confirmation. If it has our card in "
                 'Telegram or Viber, tap "Send me a code": a one-time code will arrive there. '
                 "Or send another number."
             ),
-            buttons=(Button(turn._("Send me a code"), LINK_CODE),),
+            buttons=tuple(buttons),
             ask_phone=turn._("Share my phone number")
             if turn.inbound.channel not in self.config.typed_phone_channels
             else None,
@@ -46,7 +59,43 @@ class LinkingFlow(Flow):
         for key in ("phone", "phone_confirmed", "phone_proven"):
             data.pop(key, None)
         await save_state(turn.identity, AWAITING_PHONE, data)
+        username = self.config.telegram_bot_username
+        if username and turn.inbound.channel in self.config.typed_phone_channels:
+            token = await create_link_token(turn.identity, phone, self.config.clock())
+            link = f"https://t.me/{username}?start={LINK_START_PREFIX}{token}"
+            return [
+                self._phone_needs_proof(turn, link),
+                Reply(
+                    turn._(
+                        'Or tap "Open in Telegram" and confirm there, in the chat where you '
+                        "have our card; then come back and reload this page."
+                    )
+                ),
+            ]
         return [self._phone_needs_proof(turn)]
+
+    async def _open_link(self, turn: Turn, token: str) -> list[Reply]:
+        """/start link_<token> in a messenger: the web chat that made the link joins this
+        chat's customer, if it asked about their number."""
+        if turn.customer is None:
+            return [
+                Reply(
+                    turn._(
+                        "To add the web chat to your card, first get your card here with the "
+                        "same phone number, then open the link again."
+                    )
+                )
+            ]
+        if await redeem_link_token(token, turn.customer, self.config.clock()):
+            return [Reply(turn._("Done: the web chat now shows your card. Reload the page there."))]
+        return [
+            Reply(
+                turn._(
+                    "This link is no longer valid, or it is for another number. "
+                    "Please ask for a new one in the web chat."
+                )
+            )
+        ]
 
     async def _send_link_code(self, turn: Turn) -> list[Reply]:
         phone = turn.identity.state_data.get("pending_phone")

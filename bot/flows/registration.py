@@ -15,6 +15,7 @@ from bot.conversation import (
     CONSENT_NO,
     CONSENT_YES,
     HAVE_CARD,
+    LINK_START_PREFIX,
     MARKETING_CONSENT_TEXT_VERSION,
     NEW,
     SURVEY_STATES,
@@ -59,16 +60,25 @@ _NAME_PROBLEMS = {
 
 class RegistrationFlow(Flow):
     async def _start(self, turn: Turn) -> list[Reply]:
+        parts = turn.inbound.text.split()
+        note: list[Reply] = []
+        if len(parts) == 2 and parts[1].startswith(LINK_START_PREFIX):
+            # A link from the web chat: joins it to this chat's customer, or says how.
+            token = parts[1].removeprefix(LINK_START_PREFIX)
+            note = await self._open_link(turn, token)  # type: ignore[attr-defined]
+            if turn.customer is not None:
+                return note
         if turn.customer is not None:
             return await self._card(turn, greeting=True)
         await save_state(turn.identity, AWAITING_NAME, {})
         return [
+            *note,
             Reply(
                 turn._("Hello! Here you can get our digital loyalty card in under a minute.")
                 + "\n"
                 + turn._("What is your first name?"),
                 buttons=(Button(turn._("I already have a plastic card"), HAVE_CARD),),
-            )
+            ),
         ]
 
     async def _have_card(self, turn: Turn) -> list[Reply]:

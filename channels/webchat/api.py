@@ -31,6 +31,7 @@ router = APIRouter(tags=["web chat"])
 class ButtonOut(BaseModel):
     label: str
     payload: str
+    url: str | None = None
 
 
 class ReplyOut(BaseModel):
@@ -48,7 +49,7 @@ class ReplyOut(BaseModel):
     def of(cls, reply: Reply) -> ReplyOut:
         return cls(
             text=reply.text,
-            buttons=[ButtonOut(label=b.label, payload=b.payload) for b in reply.buttons],
+            buttons=[ButtonOut(label=b.label, payload=b.payload, url=b.url) for b in reply.buttons],
             ask_phone=reply.ask_phone is not None,
             expects_phone=reply.expects_phone or reply.ask_phone is not None,
             image_url=reply.image.path if reply.image else None,

@@ -70,12 +70,15 @@ async def request_code(identity: ChannelIdentity, phone: str, now: datetime) -> 
     pending = await LinkRequest.filter(
         identity_id=identity.id,
         phone=phone,
+        token_hash__isnull=True,
         used_at__isnull=True,
         created_at__gte=now - RESEND_AFTER,
     ).exists()
     if pending:
         return CodeIssued(customer_id=None, code=None)
-    await LinkRequest.filter(identity_id=identity.id, used_at__isnull=True).update(used_at=now)
+    await LinkRequest.filter(
+        identity_id=identity.id, token_hash__isnull=True, used_at__isnull=True
+    ).update(used_at=now)
     recent = await LinkRequest.filter(
         identity_id=identity.id, created_at__gte=now - timedelta(hours=1)
     ).count()
@@ -113,7 +116,12 @@ async def check_code(
 ) -> tuple[CodeCheck, Registration | None]:
     """Join the chat to the customer when the code matches the chat's live request."""
     request = (
-        await LinkRequest.filter(identity_id=identity.id, used_at__isnull=True, expires_at__gt=now)
+        await LinkRequest.filter(
+            identity_id=identity.id,
+            token_hash__isnull=True,  # a code, not a link's token
+            used_at__isnull=True,
+            expires_at__gt=now,
+        )
         .order_by("-id")
         .first()
     )
@@ -140,6 +148,42 @@ async def check_code(
         return CodeCheck.EXPIRED, None
     joined = await join_customer(identity, customer, now)
     return (CodeCheck.JOINED, joined) if joined is not None else (CodeCheck.EXPIRED, None)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_link_token(identity: ChannelIdentity, phone: str, now: datetime) -> str:
+    """A token for an "open in Telegram" link: the messenger chat that opens it proves it
+    holds the number's customer, and this chat joins that customer."""
+    token = secrets.token_urlsafe(16)
+    await LinkRequest.create(
+        identity_id=identity.id,
+        phone=phone,
+        token_hash=_token_digest(token),
+        attempts=0,
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    return token
+
+
+async def redeem_link_token(token: str, customer: Customer, now: datetime) -> bool:
+    """A messenger chat of `customer` opened the link: the chat that made it joins them, if it
+    asked about this customer's own number; False for an unknown, used, expired or other
+    number's link."""
+    request = await LinkRequest.filter(
+        token_hash=_token_digest(token), used_at__isnull=True, expires_at__gt=now
+    ).first()
+    if request is None or customer.phone is None or customer.phone != request.phone:
+        return False
+    if not await LinkRequest.filter(id=request.id, used_at__isnull=True).update(used_at=now):
+        return False
+    waiting = await ChannelIdentity.filter(id=request.identity_id).first()  # type: ignore[attr-defined]
+    if waiting is None:
+        return False
+    return await join_customer(waiting, customer, now) is not None
 
 
 async def join_customer(

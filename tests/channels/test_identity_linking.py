@@ -43,6 +43,14 @@ CODE_SENT = (
     "Please type it here; it is valid for {minutes} minutes."
 )
 WRONG_CODE = "That code is not right. Please check it and type it again."
+OPEN_IN_TELEGRAM = (
+    'Or tap "Open in Telegram" and confirm there, in the chat where you have our card; then '
+    "come back and reload this page."
+)
+LINK_GONE = (
+    "This link is no longer valid, or it is for another number. "
+    "Please ask for a new one in the web chat."
+)
 CODE_GONE = (
     'This code is no longer valid. Tap "Send me a code" for a new one, or send another number.'
 )
@@ -84,10 +92,10 @@ async def test_the_web_chat_reaches_a_telegram_card_only_with_the_code_sent_ther
     owner = await Customer.get(phone=phone)
     web = await web_chat_at_phone_step(stack, "Мирослава")
 
-    (refusal,) = await web.send(typed_locally(phone))
+    refusal, _open_in_telegram = await web.send(typed_locally(phone))
 
     assert refusal.text == t("uk", NEEDS_PROOF)
-    assert refusal.buttons == ["link:code"]
+    assert refusal.buttons == ["link:code", "link:opened"]
     assert "Соломія" not in shown([refusal]) and card_number not in shown([refusal])
     before = len(stack.telegram.calls)
     (asked,) = await web.send("link:code")
@@ -158,7 +166,9 @@ async def test_five_wrong_codes_end_the_request(stack):
     assert answers[4] == t("uk", CODE_GONE)
     assert late.text != t("uk", "Done: your card is now in this chat.")
     assert (await web.identity()).customer_id is None
-    request = await LinkRequest.filter(identity_id=(await web.identity()).id).first()
+    request = await LinkRequest.filter(
+        identity_id=(await web.identity()).id, code_hash__isnull=False
+    ).first()
     assert request is not None and request.code_hash != code and code not in request.code_hash
 
 
@@ -172,9 +182,9 @@ async def test_the_words_are_the_same_whoever_holds_the_number(stack):
     answers = []
     for phone in (confirmed, typed):
         web = await web_chat_at_phone_step(stack)
-        (refusal,) = await web.send(typed_locally(phone))
+        refusal, how = await web.send(typed_locally(phone))
         (asked,) = await web.send("link:code")
-        answers.append((refusal.text, refusal.buttons, asked.text))
+        answers.append((refusal.text, refusal.buttons, how.text, asked.text))
         assert (await web.identity()).customer_id is None
 
     assert answers[0] == answers[1]
@@ -254,3 +264,48 @@ async def test_two_sessions_typing_one_number_at_once_make_one_card(stack, round
         cards = [r for answer in answers for r in answer.json()["replies"] if r["image_url"]]
         assert len(cards) == 1
         assert await Customer.filter(unconfirmed_phone=phone).count() == 1
+
+
+async def web_link_to_telegram(stack, phone: str) -> tuple[WebChat, str]:
+    web = await web_chat_at_phone_step(stack)
+    refusal, how = await web.send(typed_locally(phone))
+    assert how.text == t("uk", OPEN_IN_TELEGRAM)
+    (url,) = [u for u in refusal.urls if u]
+    match = re.fullmatch(r"https://t\.me/loyalty_test_bot\?start=(link_[A-Za-z0-9_-]+)", url)
+    assert match, url
+    assert len(match.group(1)) <= 64  # Telegram's limit for a /start payload
+    return web, match.group(1)
+
+
+async def test_opening_the_web_chats_telegram_link_from_the_owners_chat_joins_it(stack):
+    phone = new_phone()
+    telegram, card_number = await telegram_customer(stack, phone)
+    owner = await Customer.get(phone=phone)
+    web, payload = await web_link_to_telegram(stack, phone)
+
+    (done,) = await telegram.text(f"/start {payload}")
+
+    assert done.text == t("uk", "Done: the web chat now shows your card. Reload the page there.")
+    assert (await web.identity()).customer_id == owner.id
+    reloaded = await web.open()
+    assert any(format_card_number(card_number) in r.text for r in reloaded)
+    # Used once.
+    (again,) = await telegram.text(f"/start {payload}")
+    assert again.text == t("uk", LINK_GONE)
+
+
+async def test_a_link_opened_by_another_numbers_chat_joins_nothing(stack):
+    phone = new_phone()
+    await telegram_customer(stack, phone)
+    stranger, _ = await telegram_customer(stack, new_phone(), name="Тарас")
+    web, payload = await web_link_to_telegram(stack, phone)
+
+    (refused,) = await stranger.text(f"/start {payload}")
+
+    assert refused.text == t("uk", LINK_GONE)
+    assert (await web.identity()).customer_id is None
+    # A chat without a card is told to get one first, and its registration starts.
+    newcomer = TelegramChat(stack, next(_telegram_ids))
+    note, greeting = await newcomer.text(f"/start {payload}")
+    assert "/start" not in note.text and t("uk", "What is your first name?") in greeting.text
+    assert (await web.identity()).customer_id is None

@@ -499,14 +499,14 @@ async def test_a_typed_number_with_a_confirmed_card_elsewhere_is_not_linked(stac
     await chat.open()
     await chat.send("Степан")
 
-    (refusal,) = await chat.send(typed_locally(phone))
+    refusal, _open_in_telegram = await chat.send(typed_locally(phone))
 
     assert refusal.text == NUMBER_TAKEN
     assert not refusal.image_url and not refusal.menu
     identity = await chat.identity()
     assert identity.customer_id is None
     assert identity.state == "awaiting_phone" and "phone" not in identity.state_data
-    assert refusal.buttons == ["link:code"]
+    assert refusal.buttons == ["link:code", "link:opened"]
     assert await ChannelIdentity.filter(customer_id=owner.id).count() == 1
     assert await Card.filter(customer_id=owner.id).count() == owner_cards == 1
     assert await Customer.filter(unconfirmed_phone=phone).count() == 0

@@ -40,6 +40,7 @@ class BotReply:
     labels: list[str] = field(default_factory=list)
     ask_phone: bool = False
     image_url: str | None = None
+    urls: list[str | None] = field(default_factory=list)  # a link button's address
     menu: list[str] = field(default_factory=list)
 
     @classmethod
@@ -50,6 +51,7 @@ class BotReply:
             labels=[b["label"] for b in data["buttons"]],
             ask_phone=data["ask_phone"],
             image_url=data["image_url"],
+            urls=[b.get("url") for b in data["buttons"]],
             menu=[b["payload"] for b in data["menu"]],
         )
 

@@ -47,6 +47,16 @@
   function showChoices(buttons) {
     choices.replaceChildren();
     for (const button of buttons) {
+      if (button.url) {
+        // "Open in Telegram": a link that leaves the page, not a message.
+        const link = document.createElement("a");
+        link.href = button.url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = button.label;
+        choices.appendChild(link);
+        continue;
+      }
       const element = document.createElement("button");
       element.type = "button";
       element.textContent = button.label;
