@@ -283,7 +283,11 @@ async def _custom_fields(now: datetime) -> None:
 async def _customers(
     rng: random.Random, settings: Settings, stores: list[Store], count: int, seed: int, today: date
 ) -> list[_Shopper]:
-    policy = CardNumberPolicy(settings.card_number_prefix, settings.card_serial_digits)
+    # Demo cards only: serials from the seed, so a seed reproduces the same card numbers.
+    serials = random.Random(f"card-serials-{seed}")  # noqa: S311 (demo data, not real cards)
+    policy = CardNumberPolicy(
+        settings.card_number_prefix, settings.card_serial_digits, serials.randrange
+    )
     shoppers: list[_Shopper] = []
     for index in range(count):
         persona = _persona(rng)
