@@ -263,13 +263,19 @@ def _columns(data: CampaignIn) -> dict[str, Any]:
     }
 
 
-def definition_of(campaign: Campaign) -> CampaignIn:
-    """A stored campaign as the definition it was created from."""
+def schedule_of(campaign: Campaign) -> dict[str, Any]:
+    """A stored campaign's schedule in the shape the API takes and shows."""
     schedule: dict[str, Any] = {"kind": campaign.schedule_kind}
     if campaign.run_at is not None:
         schedule["at"] = campaign.run_at.isoformat()
     if campaign.cron is not None:
         schedule["cron"] = campaign.cron
+    return schedule
+
+
+def definition_of(campaign: Campaign) -> CampaignIn:
+    """A stored campaign as the definition it was created from."""
+    schedule = schedule_of(campaign)
     return CampaignIn(
         name=campaign.name,
         segment_id=campaign.segment_id,

@@ -33,6 +33,7 @@ from crm_core.campaigns.service import (
     pause_campaign,
     resume_campaign,
     schedule_campaign,
+    schedule_of,
     update_draft,
     voucher_spec,
 )
@@ -219,11 +220,7 @@ class ResultsOut(BaseModel):
 
 
 def campaign_out(campaign: Campaign, language: str, grace_minutes: int) -> CampaignOut:
-    schedule: dict[str, Any] = {"kind": campaign.schedule_kind}
-    if campaign.run_at is not None:
-        schedule["at"] = campaign.run_at.isoformat()
-    if campaign.cron is not None:
-        schedule["cron"] = campaign.cron
+    schedule = schedule_of(campaign)
     return CampaignOut(
         id=campaign.id,
         name=campaign.name,
