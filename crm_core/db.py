@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "crm_core.recommendations.models",
     "crm_core.churn.models",
     "crm_core.identity.models",
+    "crm_core.tasks.models",
 ]
 
 

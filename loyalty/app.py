@@ -35,6 +35,7 @@ from loyalty.api import imports as imports_api
 from loyalty.api import pos
 from loyalty.api import recommendations as recommendations_api
 from loyalty.api import segments as segments_api
+from loyalty.api import tasks as tasks_api
 from loyalty.api import vouchers as vouchers_api
 from loyalty.api.errors import install_error_handlers
 from loyalty.api.lookup_limit import SlidingWindow
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, polling: bool = False) -> FastA
     app.include_router(customers_api.router)
     app.include_router(imports_api.router)
     app.include_router(recommendations_api.router)
+    app.include_router(tasks_api.router)
     app.include_router(pos_page.router)
     install_error_handlers(app)
     install_openapi(app)

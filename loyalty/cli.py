@@ -245,8 +245,10 @@ def stores_create(
 
 @keys.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="cashier, marketer or admin.")],
-    store: Annotated[str | None, typer.Option(help="Store code (required for cashiers).")] = None,
+    role: Annotated[str, typer.Option(help="cashier, marketer, store_manager or admin.")],
+    store: Annotated[
+        str | None, typer.Option(help="Store code (required for cashiers and store managers).")
+    ] = None,
     till: Annotated[str | None, typer.Option(help="Till name, for cashier keys.")] = None,
     label: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
 ) -> None:
@@ -259,7 +261,9 @@ def keys_create(
     try:
         chosen = Role(role)
     except ValueError as error:
-        raise typer.BadParameter("role must be cashier, marketer or admin") from error
+        raise typer.BadParameter(
+            "role must be cashier, marketer, store_manager or admin"
+        ) from error
 
     async def work():
         found = await store_by_code(store) if store else None
@@ -297,7 +301,7 @@ def keys_list() -> None:
         store = key.store.code if key.store else "-"
         state = "revoked" if key.revoked_at else "active"
         till = key.till or "-"
-        typer.echo(f"lk_{key.lookup}_…  {key.role:<8} {store:<12} {till:<8} {state}  {key.label}")
+        typer.echo(f"lk_{key.lookup}_…  {key.role:<13} {store:<12} {till:<8} {state}  {key.label}")
 
 
 @customers_cli.command("merge")

@@ -43,6 +43,7 @@ _MOVED_TABLES = (
     "customer_preferences",
     "segment_membership_log",
     "lifecycle_changes",
+    "manager_tasks",
 )
 # Derived per-customer rows: the other's are dropped, the survivor's rebuilt.
 _DROPPED_TABLES = ("customer_metrics", "customer_category_spend", "customer_predictions")

@@ -1,4 +1,4 @@
-"""API keys for tills, marketers and admins: shown once, stored as a hash."""
+"""API keys for tills, marketers, store managers and admins: shown once, stored as a hash."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ class Role(StrEnum):
     CASHIER = "cashier"
     MARKETER = "marketer"
     ADMIN = "admin"
+    # Sees and works the manager tasks of the key's own store.
+    STORE_MANAGER = "store_manager"
 
 
 class ApiKey(models.Model):

@@ -37,8 +37,8 @@ def _hash(secret: str) -> str:
 async def create_api_key(
     role: Role, store: Store | None, till: str | None, label: str, now: datetime
 ) -> IssuedKey:
-    if role is Role.CASHIER and store is None:
-        raise InvalidKeyRequest("a cashier key belongs to a store")
+    if role in (Role.CASHIER, Role.STORE_MANAGER) and store is None:
+        raise InvalidKeyRequest(f"a {role} key belongs to a store")
     lookup = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = await ApiKey.create(
