@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -131,7 +131,7 @@ async def create_task(
         customer_id=customer_id,
         store_id=store_id,
         purchase_id=purchase_id,
-        due_at=due_at,
+        due_at=due_at.astimezone(UTC),
         assignee_role=assignee_role,
         status=TaskStatus.OPEN,
         note=note[:NOTE_MAX],
@@ -200,10 +200,12 @@ async def list_tasks(
         query = query.filter(status__in=[str(s) for s in chosen.statuses])
     if chosen.customer_id is not None:
         query = query.filter(customer_id=chosen.customer_id)
+    # In UTC: SQLite compares the stored moments as text, all written in UTC.
     if chosen.due_before is not None:
-        query = query.filter(due_at__lt=chosen.due_before)
+        query = query.filter(due_at__lt=chosen.due_before.astimezone(UTC))
     if chosen.due_after is not None:
-        query = query.filter(due_at__gte=chosen.due_after)
+        query = query.filter(due_at__gte=chosen.due_after.astimezone(UTC))
+    now = now.astimezone(UTC)
     if chosen.overdue is True:
         query = query.filter(status=TaskStatus.OPEN, due_at__lt=now)
     elif chosen.overdue is False:
@@ -236,6 +238,7 @@ def _after(sort: TaskSort, cursor: str) -> Q:
         due_at = datetime.fromisoformat(due)
         if due_at.tzinfo is None:
             raise BadCursor(cursor)
+        due_at = due_at.astimezone(UTC)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadCursor(cursor) from None
     return Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=last_id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
 from crm_core.clock import utcnow
 from crm_core.staff.models import ApiKey, Role
 from crm_core.staff.service import InvalidKeyRequest, create_api_key
+from crm_core.tasks.service import create_task
 from loyalty.api import task_texts
 from tests.support.customers import buy, item, new_customer
 from tests.support.staff import bearer, new_key, new_store
@@ -320,3 +321,55 @@ async def test_a_merged_customers_tasks_follow_the_survivor(stack, marketer):
     assert merged.status_code == 200, merged.text
     assert merged.json()["moved"]["manager_tasks"] == 1
     assert (await listed(stack, marketer, customer_id=keep.id))[0]["id"] == task["id"]
+
+
+async def test_due_times_written_with_other_offsets_compare_as_moments(stack, marketer):
+    """11:00+05:00 is before 07:00+00:00: order, windows and overdue follow the moment."""
+    store = await new_store()
+    base = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    east = timezone(timedelta(hours=5))
+    west = timezone(timedelta(hours=-8))
+    first = await make(stack, marketer, store_id=store.id, due_at=base.astimezone(east).isoformat())
+    second = await make(
+        stack,
+        marketer,
+        store_id=store.id,
+        due_at=(base + timedelta(hours=1)).astimezone(west).isoformat(),
+    )
+    future = await make(
+        stack,
+        marketer,
+        store_id=store.id,
+        due_at=(utcnow() + timedelta(hours=1)).astimezone(east).isoformat(),
+    )
+    items = await listed(stack, marketer, store_id=store.id)
+    assert [i["id"] for i in items] == [first["id"], second["id"], future["id"]]
+    assert [i["overdue"] for i in items] == [True, True, False]
+    overdue = await listed(stack, marketer, store_id=store.id, overdue="true")
+    assert [i["id"] for i in overdue] == [first["id"], second["id"]]
+    window = await listed(
+        stack,
+        marketer,
+        store_id=store.id,
+        due_after=(base + timedelta(minutes=30)).astimezone(east).isoformat(),
+        due_before=(base + timedelta(minutes=90)).astimezone(west).isoformat(),
+    )
+    assert [i["id"] for i in window] == [second["id"]]
+
+
+async def test_a_journeys_task_about_a_low_rating_reaches_the_stores_manager(stack):
+    store = await new_store()
+    customer, card = await new_customer("Ira")
+    recorded = await buy(store, card, [item()], utcnow() - timedelta(hours=2))
+    task = await create_task(
+        "Rated 1 of 5: call the customer",
+        utcnow() + timedelta(days=1),
+        "journey:7",
+        utcnow(),
+        purchase_id=recorded.purchase.id,
+    )
+    manager = bearer(await new_key(Role.STORE_MANAGER, store))
+    [seen] = await listed(stack, manager, limit=200)
+    assert seen["id"] == task.id
+    assert (seen["created_by"], seen["assignee_role"]) == ("journey:7", "store_manager")
+    assert (seen["customer_id"], seen["purchase_id"]) == (customer.id, recorded.purchase.id)
