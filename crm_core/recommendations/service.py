@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from crm_core.catalogue.models import Category
 from crm_core.recommendations.models import ClusterProduct, SensitiveCategory
@@ -162,11 +163,37 @@ async def ensure_recommendations(now: datetime) -> bool:
     return True
 
 
+class Reason(StrEnum):
+    """Which step of the fallback chain offered a product."""
+
+    SIMILAR_CUSTOMERS = "similar_customers"  # popular in the customer's cluster
+    FAVOURITE_CATEGORY = "favourite_category"  # a best seller of their favourite category
+    SHOP_BEST_SELLER = "shop_best_seller"  # a best seller of the whole shop
+
+
+# Scores: the cluster's products above 2/3, the favourite category's between 1/3 and 2/3, the
+# shop's below 1/3; within each, the product's buyers relative to that group's best seller.
+_TIER = {Reason.SIMILAR_CUSTOMERS: 2, Reason.FAVOURITE_CATEGORY: 1, Reason.SHOP_BEST_SELLER: 0}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    product_id: int
+    sku: str
+    name: str
+    category_path: str | None
+    score: float  # 0..1, higher is a closer match; the list is in this order
+    reason: Reason
+    because: tuple[str, ...]  # the categories the reason names (cluster's, favourite)
+
+
 @dataclass(frozen=True)
 class _Candidate:
     product_id: int
+    sku: str
     name: str
     path: str | None
+    buyers: int
 
 
 async def _candidates(keys: Iterable[str]) -> dict[str, list[_Candidate]]:
@@ -175,7 +202,8 @@ async def _candidates(keys: Iterable[str]) -> dict[str, list[_Candidate]]:
         return {}
     params = Params(dialect_of())
     rows = await fetch(
-        "SELECT r.cluster_key, r.product_id, p.name, c.path FROM cluster_products r "
+        "SELECT r.cluster_key, r.product_id, r.buyers, p.sku, p.name, c.path "
+        "FROM cluster_products r "
         "JOIN products p ON p.id = r.product_id LEFT JOIN categories c ON c.id = p.category_id "
         f"WHERE r.cluster_key IN {params.many(wanted)} ORDER BY r.cluster_key, r.rank",
         params.values,
@@ -183,13 +211,32 @@ async def _candidates(keys: Iterable[str]) -> dict[str, list[_Candidate]]:
     found: dict[str, list[_Candidate]] = {}
     for row in rows:
         found.setdefault(row["cluster_key"], []).append(
-            _Candidate(row["product_id"], row["name"], row["path"])
+            _Candidate(row["product_id"], row["sku"], row["name"], row["path"], row["buyers"])
         )
     return found
 
 
-async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> dict[int, list[str]]:
-    """Up to `limit` product names per customer, for a batch of customers (a few queries)."""
+def _category_ids(key: str) -> list[int]:
+    """'12-7' -> [12, 7]; 'cat:12' -> [12]."""
+    return [int(part) for part in key.removeprefix(CATEGORY_PREFIX).split("-") if part]
+
+
+async def _category_names(keys: Iterable[str]) -> dict[int, str]:
+    ids = sorted({i for key in keys if key != GLOBAL for i in _category_ids(key)})
+    if not ids:
+        return {}
+    params = Params(dialect_of())
+    rows = await fetch(
+        f"SELECT id, name FROM categories WHERE id IN {params.many(ids)}", params.values
+    )
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def recommendations_for(
+    customers: list[int], limit: int = MAX_RECOMMENDED
+) -> dict[int, list[Recommendation]]:
+    """Up to `limit` products per customer, each with its score and the reason it was
+    chosen, for a batch of customers (a few queries)."""
     if not customers:
         return {}
     async with transaction() as db:
@@ -229,22 +276,51 @@ async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> d
         if row["path"]:
             bought_paths.setdefault(row["customer_id"], set()).add(row["path"])
     rules = await sensitivity_rules()
-    candidates = await _candidates([*clusters.values(), *favourites.values(), GLOBAL])
+    keys = [*clusters.values(), *favourites.values(), GLOBAL]
+    candidates = await _candidates(keys)
+    names = await _category_names(keys)
 
     def allowed(customer: int, path: str | None) -> bool:
         return rules.allows(path, bought_paths.get(customer, ()))
 
-    chosen: dict[int, list[str]] = {}
+    chosen: dict[int, list[Recommendation]] = {}
     for customer in customers:
-        picked: list[str] = []
+        picked: list[Recommendation] = []
         seen: set[int] = set(bought.get(customer, ()))
-        for key in (clusters.get(customer), favourites.get(customer), GLOBAL):
-            for candidate in candidates.get(key or "", []):
+        steps = (
+            (clusters.get(customer), Reason.SIMILAR_CUSTOMERS),
+            (favourites.get(customer), Reason.FAVOURITE_CATEGORY),
+            (GLOBAL, Reason.SHOP_BEST_SELLER),
+        )
+        for key, reason in steps:
+            ranked = candidates.get(key or "", [])
+            best = max((candidate.buyers for candidate in ranked), default=1) or 1
+            because: tuple[str, ...] = ()
+            if key and key != GLOBAL:
+                because = tuple(names[i] for i in _category_ids(key) if i in names)
+            for candidate in ranked:
                 if len(picked) >= limit:
                     break
                 if candidate.product_id in seen or not allowed(customer, candidate.path):
                     continue
                 seen.add(candidate.product_id)
-                picked.append(candidate.name)
+                score = (_TIER[reason] + candidate.buyers / best) / 3
+                picked.append(
+                    Recommendation(
+                        candidate.product_id,
+                        candidate.sku,
+                        candidate.name,
+                        candidate.path,
+                        round(score, 3),
+                        reason,
+                        because,
+                    )
+                )
         chosen[customer] = picked
     return chosen
+
+
+async def recommend_for(customers: list[int], limit: int = MAX_RECOMMENDED) -> dict[int, list[str]]:
+    """Up to `limit` product names per customer, for a batch of customers: {products}."""
+    chosen = await recommendations_for(customers, limit)
+    return {customer: [r.name for r in picked] for customer, picked in chosen.items()}

@@ -156,6 +156,9 @@ def _not_found(missing: CustomerNotFound, language: str) -> ApiError:
     return ApiError(410, "customer_erased", texts.CUSTOMER_ERASED, language, **when)
 
 
+customer_missing = _not_found  # the same 404/410 for routes about a customer elsewhere
+
+
 async def _customer_or_404(customer_id: int, language: str):
     try:
         return await live_customer(customer_id)
