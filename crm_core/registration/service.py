@@ -22,6 +22,7 @@ from crm_core.events.models import EventKind
 from crm_core.events.service import record_event
 from crm_core.segments.service import customer_changed_safely, leave_all_segments
 from crm_core.sql import dialect_of
+from crm_core.tasks.service import forget_customer_in_tasks
 
 REGISTERED_STATE = "registered"
 ERASED_CARD_REASON = "erased"
@@ -235,6 +236,7 @@ async def erase_customer(
         await ChannelIdentity.filter(customer_id=customer.id).using_db(connection).delete()
         await leave_all_segments(customer.id, now, connection)
         await erase_profile_data(customer.id, connection)
+        await forget_customer_in_tasks(customer.id, now, connection)
         await (
             Customer.filter(id=customer.id)
             .using_db(connection)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from crm_core.customers.models import Customer
@@ -24,6 +25,7 @@ from crm_core.stores.models import Store
 from crm_core.tasks.models import AssigneeRole, ManagerTask, TaskStatus
 
 TITLE_MAX = 200
+ERASURE_ACTOR = "erasure"
 NOTE_MAX = 4000
 
 
@@ -118,7 +120,9 @@ async def create_task(
         store_id = scope.store_id
     if not scope.admits(store_id):
         raise TaskRejected(TaskProblem.OTHER_STORE, "store_id")
-    if customer_id is not None and not await Customer.exists(id=customer_id):
+    if customer_id is not None and not await Customer.exists(
+        id=customer_id, erased_at__isnull=True
+    ):
         raise TaskRejected(TaskProblem.CUSTOMER_NOT_FOUND, "customer_id")
     if store_id is not None and not await Store.exists(id=store_id):
         raise TaskRejected(TaskProblem.STORE_NOT_FOUND, "store_id")
@@ -139,6 +143,20 @@ async def create_task(
         created_at=now,
         updated_at=now,
     )
+
+
+async def forget_customer_in_tasks(
+    customer_id: int, now: datetime, connection: BaseDBAsyncClient | None = None
+) -> None:
+    """Erasure: what staff wrote about the customer goes; open tasks about them are
+    dismissed (nobody is left to call). The rows stay, so a store's task counts hold."""
+    tasks = ManagerTask.filter(customer_id=customer_id)
+    if connection is not None:
+        tasks = tasks.using_db(connection)
+    await tasks.filter(status=TaskStatus.OPEN).update(
+        status=TaskStatus.DISMISSED, closed_at=now, closed_by=ERASURE_ACTOR, updated_at=now
+    )
+    await tasks.update(title="", note="", updated_at=now)
 
 
 async def visible_task(task_id: int, scope: Scope) -> ManagerTask | None:

@@ -373,3 +373,27 @@ async def test_a_journeys_task_about_a_low_rating_reaches_the_stores_manager(sta
     assert seen["id"] == task.id
     assert (seen["created_by"], seen["assignee_role"]) == ("journey:7", "store_manager")
     assert (seen["customer_id"], seen["purchase_id"]) == (customer.id, recorded.purchase.id)
+
+
+async def test_erasure_dismisses_the_customers_open_tasks_and_forgets_what_staff_wrote(
+    stack, marketer
+):
+    leaving, _ = await new_customer("Ira")
+    open_task = await make(stack, marketer, customer_id=leaving.id, title="Call Ira", note="tel")
+    done = await make(stack, marketer, customer_id=leaving.id, title="Ira's refund")
+    await stack.client.patch(f"{TASKS}/{done['id']}", json={"status": "done"}, headers=marketer)
+
+    erased = await stack.client.delete(f"/api/v1/customers/{leaving.id}", headers=marketer)
+    assert erased.status_code == 204, erased.text
+
+    tasks = {t["id"]: t for t in await listed(stack, marketer, customer_id=leaving.id)}
+    assert {(t["title"], t["note"]) for t in tasks.values()} == {("", "")}
+    assert (tasks[open_task["id"]]["status"], tasks[open_task["id"]]["closed_by"]) == (
+        "dismissed",
+        "erasure",
+    )
+    assert tasks[done["id"]]["status"] == "done"
+    again = await stack.client.post(
+        TASKS, json={"title": "x", "due_at": due(1), "customer_id": leaving.id}, headers=marketer
+    )
+    assert (again.status_code, again.json()["code"]) == (422, "task_customer_not_found")
