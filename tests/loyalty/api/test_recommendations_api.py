@@ -271,3 +271,15 @@ async def test_sensitive_categories_hold_in_the_answer(stack, child_first):
     own = await offered_over_http(stack, regular.customer_id, "en", limit=20)
     assert own[0]["sku"] == shop.sku("Vitamins")  # allowed: she buys in Health herself
     assert shop.sku("PregnancyTest") not in {p["sku"] for p in own}
+
+
+@pytest.mark.postgres_only
+async def test_refreshes_at_the_same_time_all_succeed(stack, shop):
+    """Each rebuild deletes the ranks and writes them again: at once, they would collide on
+    (cluster_key, rank) without waiting for each other."""
+    marketer = bearer(await new_key(Role.MARKETER))
+    answers = await asyncio.gather(
+        *(stack.client.post("/api/v1/recommendations/refresh", headers=marketer) for _ in range(6))
+    )
+    assert [answer.status_code for answer in answers] == [200] * 6, [a.text for a in answers]
+    assert len({answer.json()["products_ranked"] for answer in answers}) == 1
