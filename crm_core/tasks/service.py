@@ -249,7 +249,7 @@ def _after(sort: TaskSort, cursor: str) -> Q:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, last_id, due = json.loads(raw)
-        if kind != sort.value or not isinstance(last_id, int):
+        if kind != sort.value or type(last_id) is not int or not 0 < last_id < 2**63:
             raise BadCursor(cursor)
         if sort is TaskSort.NEWEST:
             return Q(id__lt=last_id)
@@ -257,6 +257,6 @@ def _after(sort: TaskSort, cursor: str) -> Q:
         if due_at.tzinfo is None:
             raise BadCursor(cursor)
         due_at = due_at.astimezone(UTC)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadCursor(cursor) from None
     return Q(due_at__gt=due_at) | Q(due_at=due_at, id__gt=last_id)

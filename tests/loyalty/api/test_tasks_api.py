@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta, timezone
 
 import pytest
@@ -397,3 +399,21 @@ async def test_erasure_dismisses_the_customers_open_tasks_and_forgets_what_staff
         TASKS, json={"title": "x", "due_at": due(1), "customer_id": leaving.id}, headers=marketer
     )
     assert (again.status_code, again.json()["code"]) == (422, "task_customer_not_found")
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("newest", ["newest", 2**70, None]),
+        ("due", ["due", 1, "9999-12-31T23:59:59-12:00"]),
+        ("due", ["due", True, "2030-01-01T00:00:00+00:00"]),
+        ("due", ["newest", 5, None]),
+        ("due", {"due": 1}),
+    ],
+)
+async def test_a_forged_cursor_is_422_not_a_fault(stack, marketer, sort, value):
+    cursor = base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    answer = await stack.client.get(
+        TASKS, params={"sort": sort, "cursor": cursor}, headers=marketer
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "bad_cursor")
