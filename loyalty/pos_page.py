@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bot.i18n import N_, pick_from_accept_language, translations
+from crm_core.catalogue.service import TILL_AMOUNT_SKU
 
 STATIC_DIR = Path(__file__).parent / "static" / "pos"
 ASSETS = {"pos.js": "text/javascript", "pos.css": "text/css"}
@@ -102,7 +103,8 @@ def render_page(language: str) -> str:
     labels = page_labels(language)
     values = {name: html.escape(text) for name, text in labels.items()}
     values["lang"] = html.escape(language)
-    values["labels_json"] = json_island(labels)
+    # The page's amount-only lines carry the SKU the recommender knows is no product.
+    values["labels_json"] = json_island({**labels, "till_amount_sku": TILL_AMOUNT_SKU})
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], _template())
 
 

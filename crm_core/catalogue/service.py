@@ -13,6 +13,9 @@ from crm_core.catalogue.models import Category, Product
 from crm_core.sql import dialect_of, execute
 
 PATH_SEPARATOR = "/"
+# The SKU of receipt lines a till records by amount only (the /pos page without goods): money in
+# a category, not a product anyone could be offered.
+TILL_AMOUNT_SKU = "TILL-AMOUNT"
 
 
 @dataclass(frozen=True)

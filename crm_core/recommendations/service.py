@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from crm_core.catalogue.models import Category
+from crm_core.catalogue.service import TILL_AMOUNT_SKU
 from crm_core.recommendations.models import ClusterProduct, SensitiveCategory
 from crm_core.recommendations.sensitivity import SensitiveMark, SensitivityRules
 from crm_core.sql import Params, dialect_of, execute, fetch, transaction
@@ -86,20 +87,27 @@ async def refresh_clusters(now: datetime, window_days: int = 90) -> int:
         params = Params(dialect)
         keys = _cluster_keys_sql(params)
         top_level = dialect.top_category_path("c.path")
+        # Only goods in a category are offered: an uncategorised product cannot be judged
+        # against the sensitive marks, and the till's amount-only lines are no goods at all.
+        goods = (
+            "l.category_id IS NOT NULL AND l.product_id NOT IN "
+            f"(SELECT id FROM products WHERE sku = {params(TILL_AMOUNT_SKU)})"
+        )
         popular = (
             f"SELECT k.cluster_key AS cluster_key, l.product_id, "
             "COUNT(DISTINCT l.customer_id) AS buyers "
             f"FROM purchase_lines l JOIN ({keys}) k ON k.customer_id = l.customer_id "
-            f"WHERE l.purchased_at >= {params(since)} GROUP BY k.cluster_key, l.product_id "
+            f"WHERE l.purchased_at >= {params(since)} AND {goods} "
+            "GROUP BY k.cluster_key, l.product_id "
             f"UNION ALL SELECT {params(CATEGORY_PREFIX)} || CAST(t.id AS VARCHAR(12)), "
             "l.product_id, COUNT(DISTINCT l.customer_id) FROM purchase_lines l "
             "JOIN categories c ON c.id = l.category_id "
             f"JOIN categories t ON t.path = {top_level} "
             f"WHERE l.purchased_at >= {params(since)} AND l.customer_id IS NOT NULL "
-            "GROUP BY t.id, l.product_id "
+            f"AND {goods} GROUP BY t.id, l.product_id "
             f"UNION ALL SELECT {params(GLOBAL)}, l.product_id, COUNT(DISTINCT l.customer_id) "
             f"FROM purchase_lines l WHERE l.purchased_at >= {params(since)} "
-            "AND l.customer_id IS NOT NULL GROUP BY l.product_id"
+            f"AND l.customer_id IS NOT NULL AND {goods} GROUP BY l.product_id"
         )
         await execute(
             "INSERT INTO cluster_products (cluster_key, rank, product_id, buyers, refreshed_at) "

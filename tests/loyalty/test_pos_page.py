@@ -7,6 +7,7 @@ import os
 import re
 
 from crm_core.cards.numbers import format_card_number, luhn_check_digit
+from crm_core.catalogue.service import TILL_AMOUNT_SKU
 from crm_core.staff.models import Role
 from crm_core.vouchers.codes import format_voucher_code
 from crm_core.vouchers.models import Voucher, VoucherRedemption
@@ -58,7 +59,9 @@ async def test_the_labels_are_translated_on_the_server(stack):
     for language in ["uk", "en", "pl"]:
         page = await stack.client.get("/pos", headers={"Accept-Language": language})
         labels = labels_of(page.text)
-        assert labels == {name: t(language, message) for name, message in LABELS.items()}
+        translated = {name: t(language, message) for name, message in LABELS.items()}
+        # ...and the SKU the page's amount-only lines carry (never offered as a product).
+        assert labels == {**translated, "till_amount_sku": TILL_AMOUNT_SKU}
         # The fixed labels are in the HTML itself, not only in the island.
         for name in ["api_key", "sign_in", "basket_total", "receipt", "camera"]:
             assert f">{labels[name]}<" in page.text.replace("&#x27;", "'"), (language, name)

@@ -212,7 +212,7 @@
     if (rest > 0 || !lines.length) lines.push({ category_path: [], cents: rest });
     return {
       lines: lines.map((line) => ({
-        sku: "TILL-AMOUNT",
+        sku: L.till_amount_sku,
         category_path: line.category_path,
         quantity: "1",
         unit_price: fromCents(line.cents),

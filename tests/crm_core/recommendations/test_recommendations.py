@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from crm_core.catalogue.service import TILL_AMOUNT_SKU
 from crm_core.clock import utcnow
 from crm_core.recommendations.service import mark_sensitive, recommend_for, refresh_clusters
 from tests.support.customers import buy, item, new_customer
@@ -75,3 +76,25 @@ async def test_a_customer_without_history_gets_the_shops_best_sellers(shop):
     chosen = (await recommend_for([newcomer.id]))[newcomer.id]
     assert len(chosen) == 3
     assert not set(chosen) & set(shop["names"]("PregnancyTest"))
+
+
+async def test_only_goods_in_a_category_are_offered(stack):
+    """The till page records amounts as TILL-AMOUNT lines, which every shopper of a shop without
+    till integration "buys": they must never come back as "You might like: Amount entered at
+    the till". Nor may an uncategorised product, which no sensitive mark can be judged against."""
+    tag = secrets.token_hex(3)
+    store = await new_store()
+    now = utcnow()
+    amount = item(f"Grocery{tag}", "50.00", sku=TILL_AMOUNT_SKU)
+    loose = item(None, "5.00", sku=f"Loose-{tag}")
+    goods = item(f"Grocery{tag}/Tea", "30.00", sku=f"Tea-{tag}")
+    for _ in range(40):  # far more buyers than any other test's products: shop-wide leaders
+        _, card = await new_customer("Shopper")
+        await buy(store, card, [amount, loose, goods], now - timedelta(hours=1))
+    newcomer, _ = await new_customer("Newcomer")
+    await refresh_clusters(now)
+
+    offered = (await recommend_for([newcomer.id], limit=10))[newcomer.id]
+
+    assert f"Tea-{tag}" in offered
+    assert TILL_AMOUNT_SKU not in offered and f"Loose-{tag}" not in offered
