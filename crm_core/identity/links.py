@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tortoise.expressions import F
+
 from crm_core.customers.models import Channel, ChannelIdentity, Customer
 from crm_core.identity.merge import merge_customers
 from crm_core.identity.models import LinkRequest
@@ -127,10 +129,11 @@ async def check_code(
     )
     if request is None:
         return CodeCheck.EXPIRED, None
-    # Counted before comparing, in one statement: parallel guesses cannot exceed the limit.
+    # Counted before comparing, by the database (attempts + 1, not a value read earlier), so
+    # guesses sent in parallel each use up one attempt and never more than the limit pass.
     counted = await LinkRequest.filter(
         id=request.id, used_at__isnull=True, attempts__lt=MAX_ATTEMPTS
-    ).update(attempts=request.attempts + 1)
+    ).update(attempts=F("attempts") + 1)
     if not counted:
         return CodeCheck.EXPIRED, None
     digits = "".join(ch for ch in typed if ch.isdigit())
@@ -138,10 +141,10 @@ async def check_code(
         request.code_hash, _digest(request.id, digits)
     )
     if not matches:
-        if request.attempts + 1 >= MAX_ATTEMPTS:
-            await LinkRequest.filter(id=request.id).update(used_at=now)
-            return CodeCheck.EXPIRED, None
-        return CodeCheck.WRONG, None
+        spent = await LinkRequest.filter(id=request.id, attempts__gte=MAX_ATTEMPTS).update(
+            used_at=now
+        )
+        return (CodeCheck.EXPIRED, None) if spent else (CodeCheck.WRONG, None)
     used = await LinkRequest.filter(id=request.id, used_at__isnull=True).update(used_at=now)
     customer = await Customer.filter(id=request.customer_id, erased_at__isnull=True).first()
     if not used or customer is None or customer.phone != request.phone:

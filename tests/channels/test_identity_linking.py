@@ -172,6 +172,29 @@ async def test_five_wrong_codes_end_the_request(stack):
     assert request is not None and request.code_hash != code and code not in request.code_hash
 
 
+async def test_wrong_codes_sent_at_once_count_one_by_one(stack):
+    """Guesses sent in parallel must not share one count: after five, even the right code
+    opens nothing."""
+    phone = new_phone()
+    telegram, _ = await telegram_customer(stack, phone)
+    web = await web_chat_at_phone_step(stack)
+    await web.send(typed_locally(phone))
+    before = len(stack.telegram.calls)
+    await web.send("link:code")
+    (code,) = codes_pushed_to(stack, telegram, before)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    await asyncio.gather(*(web.send(wrong) for _ in range(12)))
+    late = await web.send(code)
+
+    assert t("uk", "Done: your card is now in this chat.") not in [r.text for r in late]
+    assert (await web.identity()).customer_id is None
+    request = await LinkRequest.filter(
+        identity_id=(await web.identity()).id, code_hash__isnull=False
+    ).first()
+    assert request is not None and request.attempts <= 5 + 1  # five guesses and the late code
+
+
 async def test_the_words_are_the_same_whoever_holds_the_number(stack):
     """A confirmed Telegram number and a number only typed in another web chat look alike; the
     second gets no code anywhere (its holder has no messenger), and no second card."""
