@@ -98,8 +98,10 @@ async def _histories(
     if not rows:
         return None
     x_, t_x_, age_, n = (np.array([float(r[k]) for r in rows]) for k in ("x", "t_x", "age", "n"))
-    age_ = np.maximum(age_, 0.0)  # a receipt stamped in the future counts as today's
-    return Summary(x_, np.minimum(t_x_, age_), age_, n), t_x_, age_
+    T = np.maximum(age_, 0.0)  # a receipt stamped in the future counts as today's
+    # The raw t_x and age key the scores back to the rows: clamped ages would give two groups
+    # (ages -1 and 0) one key, and the upsert would meet a customer twice.
+    return Summary(x_, np.minimum(t_x_, T), T, n), t_x_, age_
 
 
 async def refresh_predictions(

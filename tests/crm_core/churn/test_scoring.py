@@ -108,3 +108,20 @@ async def test_a_purchase_or_refund_rescores_its_customer_with_the_latest_fit(st
         await refund_purchase(store, recorded.purchase.id, f"refund-{number}", None, later)
     assert await CustomerPrediction.get_or_none(customer_id=customer.id) is None
     assert await rescore_customer(customer.id, later) is False
+
+
+async def test_a_receipt_later_than_the_scoring_moment_does_not_break_the_run(stack):
+    """Scored as of a moment before a receipt's time (a till clock ahead, or a re-run for an
+    earlier day), its customer's age is -1 day, counted as 0: that group and the customers
+    whose age really is 0 once shared one key, and PostgreSQL refused the whole upsert."""
+    at = utcnow() - timedelta(days=1)
+    store = await new_store()
+    today, today_card = await new_customer("AgeZero", now=at - timedelta(days=2))
+    tomorrow, tomorrow_card = await new_customer("AgeMinusOne", now=at - timedelta(days=2))
+    await buy(store, today_card, [item("Dairy/Milk", "25.00")], at - timedelta(hours=1))
+    await buy(store, tomorrow_card, [item("Dairy/Milk", "25.00")], at + timedelta(hours=20))
+
+    await refresh_predictions(at)
+
+    for customer in (today, tomorrow):
+        assert await CustomerPrediction.exists(customer_id=customer.id)
