@@ -37,6 +37,7 @@ from loyalty.campaign_jobs import (
 )
 from loyalty.delivery import campaign_sender
 from tests.support.customers import new_customer
+from tests.support.segments import city_segment
 from tests.support.staff import bearer, new_key
 
 pytestmark = pytest.mark.db
@@ -156,19 +157,9 @@ async def test_a_test_send_does_not_stop_a_one_off_campaign_from_firing(stack):
     await new_customer("Anna", city=city)
     team_city = f"Team-{secrets.token_hex(4)}"
     await new_customer("Tester", city=team_city)
-    segments = []
-    for name in (city, team_city):
-        made = await stack.client.post(
-            "/api/v1/segments",
-            json={
-                "name": f"in {name}",
-                "kind": "static",
-                "rule": {"type": "profile", "field": "city", "op": "eq", "value": name},
-            },
-            headers=marketer,
-        )
-        assert made.status_code == 201, made.text
-        segments.append(made.json()["id"])
+    segments = [
+        (await city_segment(stack.client, marketer, name))["id"] for name in (city, team_city)
+    ]
     fire_at = utcnow() + timedelta(seconds=1)
     created = await stack.client.post(
         "/api/v1/campaigns",

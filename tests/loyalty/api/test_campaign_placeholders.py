@@ -9,6 +9,7 @@ import pytest
 
 from crm_core.staff.models import Role
 from tests.support.customers import new_customer
+from tests.support.segments import city_segment
 from tests.support.staff import bearer, new_key
 
 pytestmark = pytest.mark.db
@@ -18,20 +19,12 @@ async def test_the_preview_reads_naturally_in_ukrainian(stack):
     marketer = bearer(await new_key(Role.MARKETER))
     city = f"Phrase-{secrets.token_hex(4)}"
     await new_customer("Anna", city=city)
-    segment = await stack.client.post(
-        "/api/v1/segments",
-        json={
-            "name": f"in {city}",
-            "kind": "static",
-            "rule": {"type": "profile", "field": "city", "op": "eq", "value": city},
-        },
-        headers=marketer,
-    )
+    segment = await city_segment(stack.client, marketer, city)
     created = await stack.client.post(
         "/api/v1/campaigns",
         json={
             "name": "Зима",
-            "segment_id": segment.json()["id"],
+            "segment_id": segment["id"],
             "messages": {
                 "uk": {
                     "text": "{voucher_title}! Ваша знижка {voucher_value} діє до {voucher_expires}."

@@ -24,6 +24,7 @@ from crm_core.staff.models import Role
 from loyalty.delivery import campaign_sender
 from tests.support import viber_payloads as vb
 from tests.support.customers import buy, item, new_customer
+from tests.support.segments import city_segment
 from tests.support.staff import bearer, new_key, new_store
 from tests.support.viber_chat import ViberChat
 
@@ -36,17 +37,7 @@ async def marketer(stack):
 
 
 async def segment_of(stack, marketer, city: str) -> int:
-    response = await stack.client.post(
-        "/api/v1/segments",
-        json={
-            "name": f"in {city}",
-            "kind": "static",
-            "rule": {"type": "profile", "field": "city", "op": "eq", "value": city},
-        },
-        headers=marketer,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return (await city_segment(stack.client, marketer, city))["id"]
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from crm_core.segments.models import SegmentMember
 from crm_core.staff.models import Role
 from crm_core.vouchers.models import Voucher
 from tests.crm_core.cards.test_imports import LOYALTY
+from tests.support.segments import city_segment
 from tests.support.staff import bearer, new_key, new_voucher
 from tests.support.till import customer_with_card, line, open_till, receipt
 from tests.support.webchat_chat import WebChat, new_phone, typed_locally
@@ -47,17 +48,8 @@ async def duplicates(stack):
         f"/api/v1/customers/{other.id}", json={"city": city}, headers=marketer
     )
     assert patched.status_code == 200, patched.text
-    segment = await stack.client.post(
-        "/api/v1/segments",
-        json={
-            "name": f"static {city}",
-            "kind": "static",
-            "rule": {"type": "profile", "field": "city", "op": "eq", "value": city},
-        },
-        headers=marketer,
-    )
-    assert segment.status_code == 201, segment.text
-    return till, marketer, keep_card, other, other_card, voucher, segment.json()["id"]
+    segment = await city_segment(stack.client, marketer, city)
+    return till, marketer, keep_card, other, other_card, voucher, segment["id"]
 
 
 async def test_the_api_merges_a_web_chat_duplicate_into_the_telegram_customer(stack):

@@ -13,6 +13,7 @@ import pytest
 
 from crm_core.staff.models import Role
 from tests.support.customers import new_customer
+from tests.support.segments import city_segment
 from tests.support.staff import bearer, new_key
 from tests.support.texts import t
 
@@ -34,17 +35,7 @@ async def marketer(stack):
 async def segment(stack, marketer) -> int:
     city = f"Lang-{secrets.token_hex(4)}"
     await new_customer("Anna", city=city)
-    response = await stack.client.post(
-        "/api/v1/segments",
-        json={
-            "name": f"in {city}",
-            "kind": "static",
-            "rule": {"type": "profile", "field": "city", "op": "eq", "value": city},
-        },
-        headers=marketer,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return (await city_segment(stack.client, marketer, city))["id"]
 
 
 def voucher(**changes: Any) -> dict[str, Any]:
